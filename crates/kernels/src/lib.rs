@@ -1,0 +1,37 @@
+//! # mobilenet-unet-kernels
+//!
+//! Hand-written f32 tensor kernels for MobileNet-UNet inference: GEMM with a packed right-hand
+//! side and fused epilogue, standard convolution by im2col + GEMM, pointwise (1x1) convolution,
+//! depthwise 3x3 convolution, batch normalisation, nearest upsampling, zero padding, channel
+//! concatenation, ReLU6 and softmax.
+//!
+//! Every operation lives in its own module with three tiers of the same signature (see
+//! [`tier`]): a naive `reference` (the oracle), a `portable` blocked version, and an AVX2+FMA
+//! version picked at run time. Kernels work on slices plus a params struct, write into a
+//! caller-provided output, validate their arguments (returning [`KernelError`]), allocate nothing
+//! on the hot path, and parallelise with rayon over independent output blocks only, so results
+//! are bit-identical for any number of threads. Run them inside your own
+//! `rayon::ThreadPool::install` to control the thread count.
+//!
+//! Layouts are NHWC activations and Keras weight layouts; see [`params`].
+
+#![warn(missing_docs)]
+
+pub mod activation;
+pub mod batchnorm;
+pub mod concat;
+pub mod conv;
+pub mod depthwise;
+pub mod epilogue;
+pub mod error;
+pub mod gemm;
+pub mod pad;
+pub mod params;
+pub mod softmax;
+pub mod tier;
+pub mod upsample;
+
+pub use epilogue::{Activation, ChannelAffine, Epilogue};
+pub use error::{KernelError, Result};
+pub use params::{same_padding, ConvAlgorithm, Conv2dParams};
+pub use tier::Tier;

@@ -1,0 +1,241 @@
+//! Shape arithmetic of a 2-D convolution, in one place.
+//!
+//! Layout conventions used by every kernel in this crate:
+//!
+//! - activations are NHWC, contiguous: element `(n, y, x, c)` is at `((n·H + y)·W + x)·C + c`;
+//! - dense convolution weights are Keras's HWIO: `(ky, kx, ci, co)` at `((ky·KW + kx)·Cin + ci)·Cout + co`;
+//! - depthwise weights are Keras's `H W C 1` with the trailing 1 dropped: `(ky, kx, c)` at
+//!   `(ky·KW + kx)·C + c`.
+//!
+//! Padding is explicit zero padding on each side (Keras's `ZeroPadding2D((1,1))` followed by a
+//! `'valid'` convolution is `pad = 1` on all four sides). [`same_padding`] gives TensorFlow's
+//! `'same'` split, which puts the odd pixel at the bottom/right.
+
+use crate::error::{KernelError, Result};
+
+/// Which algorithm computes a convolution. Chosen by [`Conv2dParams::algorithm`] only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConvAlgorithm {
+    /// One filter per channel (`groups == in_c == out_c`): a direct NHWC kernel.
+    Depthwise,
+    /// 1x1, stride 1, no padding: the NHWC input already *is* the GEMM's A matrix.
+    Pointwise,
+    /// Anything else dense: image patches packed into GEMM panels.
+    Im2colGemm,
+}
+
+/// Shape and hyper-parameters of one convolution over a batch of NHWC images.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Conv2dParams {
+    /// Number of images.
+    pub batch: usize,
+    /// Input height.
+    pub in_h: usize,
+    /// Input width.
+    pub in_w: usize,
+    /// Input channels.
+    pub in_c: usize,
+    /// Output channels.
+    pub out_c: usize,
+    /// Kernel height.
+    pub kh: usize,
+    /// Kernel width.
+    pub kw: usize,
+    /// Vertical stride.
+    pub stride_h: usize,
+    /// Horizontal stride.
+    pub stride_w: usize,
+    /// Zero rows added above the input.
+    pub pad_top: usize,
+    /// Zero rows added below the input.
+    pub pad_bottom: usize,
+    /// Zero columns added left of the input.
+    pub pad_left: usize,
+    /// Zero columns added right of the input.
+    pub pad_right: usize,
+    /// 1 for a dense convolution, `in_c` (with `out_c == in_c`) for a depthwise one.
+    pub groups: usize,
+}
+
+impl Conv2dParams {
+    /// A dense `k x k` convolution with the same stride and zero padding `pad` on every side.
+    #[allow(clippy::too_many_arguments)]
+    pub fn dense(batch: usize, in_h: usize, in_w: usize, in_c: usize, out_c: usize, k: usize, stride: usize, pad: usize) -> Self {
+        Conv2dParams {
+            batch,
+            in_h,
+            in_w,
+            in_c,
+            out_c,
+            kh: k,
+            kw: k,
+            stride_h: stride,
+            stride_w: stride,
+            pad_top: pad,
+            pad_bottom: pad,
+            pad_left: pad,
+            pad_right: pad,
+            groups: 1,
+        }
+    }
+
+    /// A depthwise `k x k` convolution (depth multiplier 1) over `c` channels.
+    pub fn depthwise(batch: usize, in_h: usize, in_w: usize, c: usize, k: usize, stride: usize, pad: usize) -> Self {
+        Conv2dParams { out_c: c, groups: c, ..Self::dense(batch, in_h, in_w, c, c, k, stride, pad) }
+    }
+
+    /// The same convolution with explicit (possibly asymmetric) padding.
+    pub fn with_padding(self, top: usize, bottom: usize, left: usize, right: usize) -> Self {
+        Conv2dParams { pad_top: top, pad_bottom: bottom, pad_left: left, pad_right: right, ..self }
+    }
+
+    /// The same convolution over a different batch size.
+    pub fn with_batch(self, batch: usize) -> Self {
+        Conv2dParams { batch, ..self }
+    }
+
+    /// Checks that the parameters describe a computable convolution.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |reason: String| Err(KernelError::InvalidParams { op: "conv2d", reason });
+        if self.kh == 0 || self.kw == 0 {
+            return bad(format!("kernel size {}x{} must be at least 1x1", self.kh, self.kw));
+        }
+        if self.stride_h == 0 || self.stride_w == 0 {
+            return bad(format!("stride {}x{} must be at least 1", self.stride_h, self.stride_w));
+        }
+        if self.in_c == 0 || self.out_c == 0 {
+            return bad(format!("channels {} -> {} must be at least 1", self.in_c, self.out_c));
+        }
+        if self.groups != 1 && !(self.groups == self.in_c && self.out_c == self.in_c) {
+            return bad(format!(
+                "groups = {} with {} -> {} channels: only dense (1) and depthwise (groups = in_c = out_c) are supported",
+                self.groups, self.in_c, self.out_c
+            ));
+        }
+        let (ph, pw) = self.padded_hw();
+        if ph < self.kh || pw < self.kw {
+            return bad(format!(
+                "padded input {ph}x{pw} is smaller than the {}x{} kernel",
+                self.kh, self.kw
+            ));
+        }
+        Ok(())
+    }
+
+    /// Input height and width after zero padding.
+    pub fn padded_hw(&self) -> (usize, usize) {
+        (self.in_h + self.pad_top + self.pad_bottom, self.in_w + self.pad_left + self.pad_right)
+    }
+
+    /// Output height and width: `(padded - k) / stride + 1` (integer division, as 'valid').
+    /// Only meaningful after [`validate`](Self::validate) succeeded; returns (0, 0) otherwise.
+    pub fn out_hw(&self) -> (usize, usize) {
+        let (ph, pw) = self.padded_hw();
+        if ph < self.kh || pw < self.kw || self.stride_h == 0 || self.stride_w == 0 {
+            return (0, 0);
+        }
+        ((ph - self.kh) / self.stride_h + 1, (pw - self.kw) / self.stride_w + 1)
+    }
+
+    /// Elements in the NHWC input.
+    pub fn input_len(&self) -> usize {
+        self.batch * self.in_h * self.in_w * self.in_c
+    }
+
+    /// Elements in the NHWC output.
+    pub fn output_len(&self) -> usize {
+        let (oh, ow) = self.out_hw();
+        self.batch * oh * ow * self.out_c
+    }
+
+    /// Elements in the weight tensor (HWIO dense, HWC depthwise).
+    pub fn weight_len(&self) -> usize {
+        self.kh * self.kw * (self.in_c / self.groups) * self.out_c
+    }
+
+    /// Multiply-accumulates for the whole batch (FLOPs = 2 x MACs).
+    pub fn macs(&self) -> u64 {
+        let (oh, ow) = self.out_hw();
+        (self.batch * oh * ow) as u64 * self.out_c as u64 * (self.kh * self.kw * (self.in_c / self.groups)) as u64
+    }
+
+    /// True for a depthwise convolution.
+    pub fn is_depthwise(&self) -> bool {
+        self.groups != 1 && self.groups == self.in_c && self.out_c == self.in_c
+    }
+
+    /// True for a 1x1, stride-1, unpadded dense convolution.
+    pub fn is_pointwise(&self) -> bool {
+        self.groups == 1
+            && self.kh == 1
+            && self.kw == 1
+            && self.stride_h == 1
+            && self.stride_w == 1
+            && self.pad_top + self.pad_bottom + self.pad_left + self.pad_right == 0
+    }
+
+    /// The algorithm that computes this convolution. The one place the choice is made.
+    pub fn algorithm(&self) -> ConvAlgorithm {
+        if self.is_depthwise() {
+            ConvAlgorithm::Depthwise
+        } else if self.is_pointwise() {
+            ConvAlgorithm::Pointwise
+        } else {
+            ConvAlgorithm::Im2colGemm
+        }
+    }
+
+    /// GEMM view of a dense convolution: `(M, K, N) = (batch·OH·OW, KH·KW·Cin, Cout)`.
+    pub fn gemm_mkn(&self) -> (usize, usize, usize) {
+        let (oh, ow) = self.out_hw();
+        (self.batch * oh * ow, self.kh * self.kw * self.in_c, self.out_c)
+    }
+}
+
+/// TensorFlow/Keras `'same'` padding for one axis: `(before, after)`.
+///
+/// The output size is `ceil(input / stride)`; when the total padding is odd the extra zero goes
+/// after (bottom or right), as in TensorFlow.
+pub fn same_padding(input: usize, kernel: usize, stride: usize) -> (usize, usize) {
+    let out = input.div_ceil(stride.max(1));
+    let needed = ((out.saturating_sub(1)) * stride + kernel).saturating_sub(input);
+    (needed / 2, needed - needed / 2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_parameter_arithmetic() {
+        // The seed's lesson: a 3x3 conv 16 -> 32 has 4608 weights; depthwise 3x3 + pointwise 656.
+        let standard = Conv2dParams::dense(1, 112, 112, 16, 32, 3, 1, 1);
+        let dw = Conv2dParams::depthwise(1, 112, 112, 16, 3, 1, 1);
+        let pw = Conv2dParams::dense(1, 112, 112, 16, 32, 1, 1, 0);
+        assert_eq!(standard.weight_len(), 4608);
+        assert_eq!(dw.weight_len() + pw.weight_len(), 656);
+        assert_eq!(dw.algorithm(), ConvAlgorithm::Depthwise);
+        assert_eq!(pw.algorithm(), ConvAlgorithm::Pointwise);
+        assert_eq!(standard.algorithm(), ConvAlgorithm::Im2colGemm);
+    }
+
+    #[test]
+    fn output_sizes() {
+        // MobileNet's stride-2 blocks: ZeroPadding2D((1,1)) + 3x3 'valid' stride 2.
+        let p = Conv2dParams::depthwise(1, 112, 112, 64, 3, 2, 1);
+        assert_eq!(p.out_hw(), (56, 56));
+        let p = Conv2dParams::dense(1, 7, 5, 3, 4, 3, 2, 1);
+        assert_eq!(p.out_hw(), (4, 3));
+        assert_eq!(Conv2dParams::dense(2, 14, 14, 512, 512, 3, 1, 1).macs(), 2 * 196 * 512 * 4608);
+        assert!(Conv2dParams::dense(1, 1, 1, 1, 1, 3, 1, 0).validate().is_err());
+        assert!(Conv2dParams::dense(1, 4, 4, 1, 1, 3, 0, 0).validate().is_err());
+    }
+
+    #[test]
+    fn same_padding_matches_tensorflow() {
+        assert_eq!(same_padding(5, 3, 1), (1, 1));
+        assert_eq!(same_padding(6, 3, 2), (0, 1));
+        assert_eq!(same_padding(7, 3, 2), (1, 1));
+        assert_eq!(same_padding(1, 1, 1), (0, 0));
+    }
+}

@@ -1,0 +1,138 @@
+//! Which implementation tier runs: picked once per process, overridable for tests.
+//!
+//! Every operation has three tiers with the same signature:
+//!
+//! - [`Tier::Reference`]: naive loops, the oracle the others are tested against;
+//! - [`Tier::Portable`]: the blocked/cache-aware algorithm in plain Rust (auto-vectorised);
+//! - [`Tier::Avx2`]: the same algorithm with hand-written AVX2+FMA intrinsics.
+//!
+//! [`Tier::active`] detects the CPU once and caches the answer in a `OnceLock`. The
+//! environment variable `MOBILENET_UNET_TIER` (`reference`, `portable`, `avx2`) forces a tier;
+//! forcing one the CPU lacks is an error, never a silent fallback (the idea of
+//! matrixmultiply's `MMTEST_ENSUREFEATURE`). Tests and benches call the `*_with_tier`
+//! variant of a kernel to pin a tier explicitly.
+
+use crate::error::{KernelError, Result};
+use std::fmt;
+use std::sync::OnceLock;
+
+/// One implementation level of every kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Tier {
+    /// Naive loops; the oracle.
+    Reference,
+    /// Blocked algorithm in safe, portable Rust.
+    Portable,
+    /// AVX2 + FMA intrinsics (x86_64 only, detected at run time).
+    Avx2,
+}
+
+/// The environment variable that forces a tier.
+pub const TIER_ENV: &str = "MOBILENET_UNET_TIER";
+
+impl Tier {
+    /// Every tier, slowest first.
+    pub const ALL: [Tier; 3] = [Tier::Reference, Tier::Portable, Tier::Avx2];
+
+    /// The lower-case name used in `MOBILENET_UNET_TIER` and in benchmark ids.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tier::Reference => "reference",
+            Tier::Portable => "portable",
+            Tier::Avx2 => "avx2",
+        }
+    }
+
+    /// Parses a tier name as written in `MOBILENET_UNET_TIER`.
+    pub fn from_name(name: &str) -> Result<Tier> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "reference" => Ok(Tier::Reference),
+            "portable" => Ok(Tier::Portable),
+            "avx2" => Ok(Tier::Avx2),
+            _ => Err(KernelError::UnknownTier(name.to_string())),
+        }
+    }
+
+    /// Whether this CPU can run the tier.
+    pub fn is_available(self) -> bool {
+        match self {
+            Tier::Reference | Tier::Portable => true,
+            Tier::Avx2 => avx2_fma_detected(),
+        }
+    }
+
+    /// `Ok(self)` if the CPU has the tier, otherwise [`KernelError::TierUnavailable`].
+    pub fn ensure_available(self) -> Result<Tier> {
+        if self.is_available() {
+            Ok(self)
+        } else {
+            Err(KernelError::TierUnavailable {
+                tier: self,
+                reason: "the CPU lacks AVX2 and FMA, or this is not an x86_64 build",
+            })
+        }
+    }
+
+    /// The tiers this CPU can run, slowest first (what tests iterate over).
+    pub fn available() -> Vec<Tier> {
+        Tier::ALL.into_iter().filter(|t| t.is_available()).collect()
+    }
+
+    /// The fastest tier this CPU has.
+    pub fn best() -> Tier {
+        if Tier::Avx2.is_available() {
+            Tier::Avx2
+        } else {
+            Tier::Portable
+        }
+    }
+
+    /// The tier the dispatching kernels use: `MOBILENET_UNET_TIER` if set, else [`Tier::best`].
+    /// Decided once per process.
+    pub fn active() -> Result<Tier> {
+        static ACTIVE: OnceLock<Result<Tier>> = OnceLock::new();
+        ACTIVE
+            .get_or_init(|| match std::env::var(TIER_ENV) {
+                Ok(name) if !name.trim().is_empty() => Tier::from_name(&name)?.ensure_available(),
+                _ => Ok(Tier::best()),
+            })
+            .clone()
+    }
+}
+
+impl fmt::Display for Tier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn avx2_fma_detected() -> bool {
+    static DETECTED: OnceLock<bool> = OnceLock::new();
+    *DETECTED.get_or_init(|| is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"))
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn avx2_fma_detected() -> bool {
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for t in Tier::ALL {
+            assert_eq!(Tier::from_name(t.name()).unwrap(), t);
+        }
+        assert!(matches!(Tier::from_name("sse9"), Err(KernelError::UnknownTier(_))));
+    }
+
+    #[test]
+    fn reference_and_portable_always_available() {
+        let av = Tier::available();
+        assert!(av.contains(&Tier::Reference) && av.contains(&Tier::Portable));
+        println!("tiers available on this machine: {av:?}");
+    }
+}
