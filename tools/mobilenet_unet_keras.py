@@ -142,41 +142,44 @@ def _unet(
     alpha=1.0,
     decoder_activation="none",
     build_f5=True,
+    name_decoder=True,
 ):
     if decoder_activation not in DECODER_ACTIVATIONS:
         raise ValueError("decoder_activation must be one of %s" % (DECODER_ACTIVATIONS,))
+    # name_decoder=False leaves the decoder unnamed, exactly as the seed (Keras auto-names it).
+    nm = (lambda name: name) if name_decoder else (lambda name: None)
     img_input, levels = encoder(
         input_height=input_height, input_width=input_width, alpha=alpha, build_f5=build_f5
     )
     [f1, f2, f3, f4, f5] = levels
 
     o = f4
-    o = ZeroPadding2D((1, 1), data_format=IMAGE_ORDERING, name="dec1_pad")(o)
-    o = _dec_conv(512, decoder_activation, "dec1_conv")(o)
-    o = BatchNormalization(name="dec1_bn")(o)
+    o = ZeroPadding2D((1, 1), data_format=IMAGE_ORDERING, name=nm("dec1_pad"))(o)
+    o = _dec_conv(512, decoder_activation, nm("dec1_conv"))(o)
+    o = BatchNormalization(name=nm("dec1_bn"))(o)
 
-    o = UpSampling2D((2, 2), data_format=IMAGE_ORDERING, name="dec1_up")(o)
-    o = concatenate([o, f3], axis=MERGE_AXIS, name="dec1_concat")
-    o = ZeroPadding2D((1, 1), data_format=IMAGE_ORDERING, name="dec2_pad")(o)
-    o = _dec_conv(256, decoder_activation, "dec2_conv")(o)
-    o = BatchNormalization(name="dec2_bn")(o)
+    o = UpSampling2D((2, 2), data_format=IMAGE_ORDERING, name=nm("dec1_up"))(o)
+    o = concatenate([o, f3], axis=MERGE_AXIS, name=nm("dec1_concat"))
+    o = ZeroPadding2D((1, 1), data_format=IMAGE_ORDERING, name=nm("dec2_pad"))(o)
+    o = _dec_conv(256, decoder_activation, nm("dec2_conv"))(o)
+    o = BatchNormalization(name=nm("dec2_bn"))(o)
 
-    o = UpSampling2D((2, 2), data_format=IMAGE_ORDERING, name="dec2_up")(o)
-    o = concatenate([o, f2], axis=MERGE_AXIS, name="dec2_concat")
-    o = ZeroPadding2D((1, 1), data_format=IMAGE_ORDERING, name="dec3_pad")(o)
-    o = _dec_conv(128, decoder_activation, "dec3_conv")(o)
-    o = BatchNormalization(name="dec3_bn")(o)
+    o = UpSampling2D((2, 2), data_format=IMAGE_ORDERING, name=nm("dec2_up"))(o)
+    o = concatenate([o, f2], axis=MERGE_AXIS, name=nm("dec2_concat"))
+    o = ZeroPadding2D((1, 1), data_format=IMAGE_ORDERING, name=nm("dec3_pad"))(o)
+    o = _dec_conv(128, decoder_activation, nm("dec3_conv"))(o)
+    o = BatchNormalization(name=nm("dec3_bn"))(o)
 
-    o = UpSampling2D((2, 2), data_format=IMAGE_ORDERING, name="dec3_up")(o)
+    o = UpSampling2D((2, 2), data_format=IMAGE_ORDERING, name=nm("dec3_up"))(o)
     if l1_skip_conn:
-        o = concatenate([o, f1], axis=MERGE_AXIS, name="dec3_concat")
-    o = ZeroPadding2D((1, 1), data_format=IMAGE_ORDERING, name="dec4_pad")(o)
-    o = _dec_conv(64, decoder_activation, "dec4_conv")(o)
-    o = BatchNormalization(name="dec4_bn")(o)
-    o = Conv2D(n_classes, (3, 3), padding="same", data_format=IMAGE_ORDERING, name="logits_conv")(o)
+        o = concatenate([o, f1], axis=MERGE_AXIS, name=nm("dec3_concat"))
+    o = ZeroPadding2D((1, 1), data_format=IMAGE_ORDERING, name=nm("dec4_pad"))(o)
+    o = _dec_conv(64, decoder_activation, nm("dec4_conv"))(o)
+    o = BatchNormalization(name=nm("dec4_bn"))(o)
+    o = Conv2D(n_classes, (3, 3), padding="same", data_format=IMAGE_ORDERING, name=nm("logits_conv"))(o)
 
-    o = Reshape((int(input_height / 2) * int(input_width / 2), -1), name="logits_reshape")(o)
-    o = Softmax(name="softmax")(o)
+    o = Reshape((int(input_height / 2) * int(input_width / 2), -1), name=nm("logits_reshape"))(o)
+    o = Softmax(name=nm("softmax"))(o)
     model = keras.Model(img_input, o)
     return model
 
@@ -190,6 +193,7 @@ def mobilenet_unet(
     l1_skip_conn=False,
     decoder_activation="none",
     build_f5=True,
+    name_decoder=True,
 ):
     """The seed's ``mobilenet_unet`` with the hard-coded knobs exposed (defaults = the seed)."""
     model = _unet(
@@ -201,6 +205,7 @@ def mobilenet_unet(
         alpha=alpha,
         decoder_activation=decoder_activation,
         build_f5=build_f5,
+        name_decoder=name_decoder,
     )
     model.model_name = "mobilenet_unet"
     return model
