@@ -1,1 +1,274 @@
-//! (being written)
+//! Batch normalisation (inference form) on NHWC tensors, and folding it into convolutions.
+//!
+//! Contract: for channel `c` (the last, fastest axis),
+//!
+//! ```text
+//! y = γ[c] · (x − μ[c]) / √(σ²[c] + ε) + β[c]
+//!   = x · scale[c] + shift[c],   scale = γ / √(σ² + ε),   shift = β − μ · scale
+//! ```
+//!
+//! [`BatchNorm::to_scale_shift`] precomputes the second form once (in f64, then rounded), and
+//! the kernels apply it: the `Reference` tier of [`batchnorm_nhwc_with_tier`] evaluates the
+//! literal first form (the oracle), the `Portable` and `Avx2` tiers the scale/shift form with
+//! a multiply then an add (no FMA), so those two agree bit for bit. Work is split into fixed
+//! blocks of whole pixels for rayon, so results do not depend on the thread count.
+//!
+//! Most BatchNormalization layers of the model follow a convolution and disappear at load time
+//! through [`fold_into_conv_hwio`] / [`fold_into_depthwise_hwc`] (ncnn's `create_pipeline`
+//! habit); the standalone kernel is for the rest.
+
+use crate::error::{check_len, KernelError, Result};
+use crate::tier::Tier;
+use ndarray::{Array4, ArrayView4};
+
+mod fold;
+mod portable;
+pub mod reference;
+#[cfg(target_arch = "x86_64")]
+mod x86_64;
+
+pub use fold::{fold_into_conv_hwio, fold_into_depthwise_hwc};
+
+const OP: &str = "batchnorm";
+
+/// Keras's `BatchNormalization(epsilon=1e-3)` default.
+pub const KERAS_EPSILON: f32 = 1e-3;
+
+/// Floats per rayon task, rounded down to whole pixels (at least one pixel per task).
+pub const PAR_CHUNK: usize = 32 * 1024;
+
+/// The per-channel statistics of one inference-mode BatchNormalization layer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchNorm {
+    /// Learned multiplier γ (Keras `gamma`), one per channel.
+    pub gamma: Vec<f32>,
+    /// Learned offset β (Keras `beta`).
+    pub beta: Vec<f32>,
+    /// Running mean μ (Keras `moving_mean`).
+    pub mean: Vec<f32>,
+    /// Running variance σ² (Keras `moving_variance`).
+    pub var: Vec<f32>,
+    /// ε added to the variance (Keras default [`KERAS_EPSILON`]).
+    pub eps: f32,
+}
+
+impl BatchNorm {
+    /// Builds a layer, checking all four vectors have the same length and `var + eps > 0`.
+    pub fn new(gamma: Vec<f32>, beta: Vec<f32>, mean: Vec<f32>, var: Vec<f32>, eps: f32) -> Result<Self> {
+        let bn = BatchNorm {
+            gamma,
+            beta,
+            mean,
+            var,
+            eps,
+        };
+        bn.validate()?;
+        Ok(bn)
+    }
+
+    /// Number of channels.
+    pub fn channels(&self) -> usize {
+        self.gamma.len()
+    }
+
+    /// Re-checks the invariants of [`BatchNorm::new`] (the fields are public).
+    pub fn validate(&self) -> Result<()> {
+        let c = self.gamma.len();
+        check_len(OP, "beta", c, self.beta.len())?;
+        check_len(OP, "mean", c, self.mean.len())?;
+        check_len(OP, "var", c, self.var.len())?;
+        if let Some(i) = self
+            .var
+            .iter()
+            .position(|&v| !(v + self.eps > 0.0 && (v + self.eps).is_finite()))
+        {
+            let reason = format!(
+                "var[{i}] + eps = {} must be positive and finite",
+                self.var[i] + self.eps
+            );
+            return Err(KernelError::InvalidParams { op: OP, reason });
+        }
+        Ok(())
+    }
+
+    /// `(scale, shift)` in f64: `scale = γ/√(σ²+ε)`, `shift = β − μ·scale`.
+    pub(crate) fn scale_shift_f64(&self) -> (Vec<f64>, Vec<f64>) {
+        let scale: Vec<f64> = self
+            .gamma
+            .iter()
+            .zip(&self.var)
+            .map(|(&g, &v)| g as f64 / (v as f64 + self.eps as f64).sqrt())
+            .collect();
+        let shift = self
+            .beta
+            .iter()
+            .zip(&self.mean)
+            .zip(&scale)
+            .map(|((&b, &m), &s)| b as f64 - m as f64 * s)
+            .collect();
+        (scale, shift)
+    }
+
+    /// `(scale, shift)` per channel, computed in f64 and rounded once to f32.
+    pub fn to_scale_shift(&self) -> (Vec<f32>, Vec<f32>) {
+        let (s, t) = self.scale_shift_f64();
+        (
+            s.iter().map(|&v| v as f32).collect(),
+            t.iter().map(|&v| v as f32).collect(),
+        )
+    }
+}
+
+/// The name of the kernel a tier runs.
+pub fn kernel_name(tier: Tier) -> &'static str {
+    match tier {
+        Tier::Reference => "f32_batchnorm_formula_reference",
+        Tier::Portable => "f32_scaleshift_portable",
+        Tier::Avx2 => "f32_scaleshift_8c_avx2",
+    }
+}
+
+/// Checks `scale`/`shift` agree, `c >= 1` and `len` is a whole number of pixels.
+fn check_affine(scale: &[f32], shift: &[f32], what: &'static str, len: usize) -> Result<usize> {
+    let c = scale.len();
+    check_len(OP, "shift", c, shift.len())?;
+    if c == 0 {
+        return Err(KernelError::InvalidParams {
+            op: OP,
+            reason: "zero channels".into(),
+        });
+    }
+    check_len(OP, what, len.div_ceil(c) * c, len)?;
+    Ok(c)
+}
+
+/// Floats per rayon task for `c` channels: whole pixels, at least one.
+fn chunk_len(c: usize) -> usize {
+    (PAR_CHUNK / c).max(1) * c
+}
+
+/// `output = input · scale[c] + shift[c]` (NHWC, `c = scale.len()`), explicit tier.
+/// `Reference` is the naive loop of the same formula.
+pub fn scale_shift_nhwc_with_tier(
+    tier: Tier,
+    scale: &[f32],
+    shift: &[f32],
+    input: &[f32],
+    output: &mut [f32],
+) -> Result<()> {
+    tier.ensure_available()?;
+    check_affine(scale, shift, "input", input.len())?;
+    check_len(OP, "output", input.len(), output.len())?;
+    let chunk = chunk_len(scale.len());
+    match tier {
+        Tier::Reference => reference::scale_shift_nhwc(scale, shift, input, output),
+        Tier::Portable => portable::scale_shift_par(scale, shift, input, output, chunk),
+        Tier::Avx2 => run_avx2(scale, shift, Some(input), output, chunk)?,
+    }
+    Ok(())
+}
+
+/// In-place [`scale_shift_nhwc_with_tier`].
+pub fn scale_shift_nhwc_inplace_with_tier(
+    tier: Tier,
+    scale: &[f32],
+    shift: &[f32],
+    x: &mut [f32],
+) -> Result<()> {
+    tier.ensure_available()?;
+    check_affine(scale, shift, "x", x.len())?;
+    let chunk = chunk_len(scale.len());
+    match tier {
+        Tier::Reference => reference::scale_shift_nhwc_inplace(scale, shift, x),
+        Tier::Portable => portable::scale_shift_inplace_par(scale, shift, x, chunk),
+        Tier::Avx2 => run_avx2(scale, shift, None, x, chunk)?,
+    }
+    Ok(())
+}
+
+#[cfg(target_arch = "x86_64")]
+fn run_avx2(
+    scale: &[f32],
+    shift: &[f32],
+    input: Option<&[f32]>,
+    out: &mut [f32],
+    chunk: usize,
+) -> Result<()> {
+    use rayon::prelude::*;
+    let isa = x86_64::Avx2::detect()?;
+    match input {
+        Some(src) => out
+            .par_chunks_mut(chunk)
+            .zip(src.par_chunks(chunk))
+            .for_each(|(d, s)| x86_64::f32_scaleshift_8c_avx2(isa, scale, shift, s, d)),
+        None => out
+            .par_chunks_mut(chunk)
+            .for_each(|x| x86_64::f32_scaleshift_8c_inplace_avx2(isa, scale, shift, x)),
+    }
+    Ok(())
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn run_avx2(_: &[f32], _: &[f32], _: Option<&[f32]>, _: &mut [f32], _: usize) -> Result<()> {
+    Tier::Avx2.ensure_available().map(|_| ())
+}
+
+/// `output = input · scale + shift` with [`Tier::active`].
+pub fn scale_shift_nhwc(scale: &[f32], shift: &[f32], input: &[f32], output: &mut [f32]) -> Result<()> {
+    scale_shift_nhwc_with_tier(Tier::active()?, scale, shift, input, output)
+}
+
+/// In-place `x = x · scale + shift` with [`Tier::active`].
+pub fn scale_shift_nhwc_inplace(scale: &[f32], shift: &[f32], x: &mut [f32]) -> Result<()> {
+    scale_shift_nhwc_inplace_with_tier(Tier::active()?, scale, shift, x)
+}
+
+/// Applies `bn` to the NHWC `input` (channels = `bn.channels()`), explicit tier. The
+/// `Reference` tier evaluates the literal formula; the others precompute scale/shift (which
+/// allocates `2·C` floats: for repeated calls, keep [`BatchNorm::to_scale_shift`] and call
+/// [`scale_shift_nhwc_with_tier`]).
+pub fn batchnorm_nhwc_with_tier(tier: Tier, bn: &BatchNorm, input: &[f32], output: &mut [f32]) -> Result<()> {
+    tier.ensure_available()?;
+    bn.validate()?;
+    if tier == Tier::Reference {
+        check_affine(&bn.gamma, &bn.beta, "input", input.len())?;
+        check_len(OP, "output", input.len(), output.len())?;
+        reference::batchnorm_nhwc(bn, input, output);
+        return Ok(());
+    }
+    let (scale, shift) = bn.to_scale_shift();
+    scale_shift_nhwc_with_tier(tier, &scale, &shift, input, output)
+}
+
+/// In-place [`batchnorm_nhwc_with_tier`].
+pub fn batchnorm_nhwc_inplace_with_tier(tier: Tier, bn: &BatchNorm, x: &mut [f32]) -> Result<()> {
+    tier.ensure_available()?;
+    bn.validate()?;
+    if tier == Tier::Reference {
+        check_affine(&bn.gamma, &bn.beta, "x", x.len())?;
+        reference::batchnorm_nhwc_inplace(bn, x);
+        return Ok(());
+    }
+    let (scale, shift) = bn.to_scale_shift();
+    scale_shift_nhwc_inplace_with_tier(tier, &scale, &shift, x)
+}
+
+/// [`batchnorm_nhwc_with_tier`] with [`Tier::active`].
+pub fn batchnorm_nhwc(bn: &BatchNorm, input: &[f32], output: &mut [f32]) -> Result<()> {
+    batchnorm_nhwc_with_tier(Tier::active()?, bn, input, output)
+}
+
+/// [`batchnorm_nhwc_inplace_with_tier`] with [`Tier::active`].
+pub fn batchnorm_nhwc_inplace(bn: &BatchNorm, x: &mut [f32]) -> Result<()> {
+    batchnorm_nhwc_inplace_with_tier(Tier::active()?, bn, x)
+}
+
+/// ndarray convenience: `bn(input)` for an `(N, H, W, C)` array of any layout.
+pub fn batchnorm(input: ArrayView4<'_, f32>, bn: &BatchNorm) -> Result<Array4<f32>> {
+    let mut out = input.as_standard_layout().into_owned();
+    let slice = out
+        .as_slice_mut()
+        .expect("as_standard_layout returns a contiguous array");
+    batchnorm_nhwc_inplace(bn, slice)?;
+    Ok(out)
+}
