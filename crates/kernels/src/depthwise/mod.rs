@@ -1,1 +1,375 @@
-//! (being written)
+//! Depthwise 2-D convolution, NHWC, with a fused per-channel epilogue.
+//!
+//! ```text
+//! out[n, oy, ox, c] = epilogue_c( Σ_{ky<KH, kx<KW} in[n, oy·SH + ky - PT, ox·SW + kx - PL, c] · w[ky, kx, c] )
+//! ```
+//!
+//! - `input`: NHWC `[batch, in_h, in_w, c]`, contiguous.
+//! - `weights`: Keras's depthwise kernel `[kh, kw, c, 1]` with the 1 dropped: `(ky, kx, c)` at
+//!   `(ky·KW + kx)·C + c`.
+//! - `output`: NHWC `[batch, out_h, out_w, c]`, every element written exactly once.
+//! - Padding is explicit, per side, with zeros; taps that fall into it are *skipped*, not
+//!   multiplied by zero, so every tier sums the same terms in the same `(ky, kx)` order.
+//! - `params` must be depthwise: `groups == in_c == out_c` (depth multiplier 1).
+//!
+//! # Why depthwise needs its own kernel
+//!
+//! A depthwise 3x3 does 9 multiply-adds per output element, whatever the channel count. Run as
+//! "C tiny GEMMs" (im2col one channel into an `(OH·OW) x 9` matrix, multiply by `9 x 1`) it
+//! spends its time gathering and writing the im2col matrix and calling a GEMM whose N is 1; the
+//! benchmark `grouped_im2col/...` in `benches/benches/depthwise.rs` keeps that anti-pattern as a
+//! baseline. With NHWC the channel is the contiguous axis, so the natural SIMD vector is 8
+//! neighbouring channels of one pixel, and the kernel is bound by streaming the activations
+//! through memory once (the benchmark reports GB/s of input + output).
+//!
+//! # The ladder (read in this order)
+//!
+//! 1. [`reference::depthwise_conv2d_nhwc`]: seven naive nested loops, any kernel, stride and
+//!    padding. The oracle.
+//! 2. `portable::dwconv_generic_row`: the loops reordered so the channel is innermost — for
+//!    every output pixel, every valid tap adds `in[.., c] · w[.., c]` over a contiguous run of
+//!    channels, into the output row itself. The compiler vectorises it; no SIMD code needed.
+//!    This is the fallback for every kernel size other than 3x3.
+//! 3. `portable::f32_dwconv_3x3_8c_portable`: the 3x3 special case the way the fast path does
+//!    it, in plain Rust: per output row and per tile of [`CHANNEL_TILE`] channels, load the 9
+//!    tap vectors once, then sweep along the row. Pixels whose window lies fully inside the
+//!    input take an unrolled *interior* path (two outputs per step, sharing input loads); the
+//!    1-pixel frame takes a *border* path that checks each column. Rows whose window crosses the
+//!    top or bottom edge are separate monomorphised instances (a const row mask), so the
+//!    padding costs no branch inside the sweep.
+//! 4. `x86_64.rs`: the same schedule with AVX2+FMA intrinsics — `f32_dwconv_3x3s1_8c_fma` and
+//!    `f32_dwconv_3x3s2_8c_fma`. The 9 weight vectors stay in `ymm` registers for a whole row
+//!    sweep; the channel tail (`c % 8`) uses `_mm256_maskload_ps` / `_mm256_maskstore_ps`.
+//! 5. Threads: [`depthwise_conv2d_nhwc_with_tier`] splits the `batch·out_h` output rows
+//!    (independent, each written by one task) with rayon's `par_chunks_mut`, so the output is
+//!    bit-identical for any thread count. Run inside your own `ThreadPool::install` to pick it.
+//!
+//! ```text
+//!   one output row, one channel tile (8 lanes), stride 1, interior step of two pixels:
+//!
+//!   input rows iy..iy+2      x0   x1   x2   x3        (each x = 8 channels of one pixel)
+//!                            │╲   │╲   │    │
+//!   acc0 = Σ x[kx]   ·w[ky][kx]   kx = 0..3
+//!   acc1 = Σ x[kx+1] ·w[ky][kx]   (x1, x2 shared: 4 loads per row for 2 outputs)
+//!   registers: 9 taps w[ky][kx] + 2 accumulators + 4 inputs + epilogue constants
+//! ```
+//!
+//! Padded taps: XNNPACK points them at a shared zero row through an indirection buffer; here
+//! the driver computes which of the 3 input rows exist (a mask, known per output row) and
+//! selects a kernel instance compiled for that mask, which needs no zero buffer and no
+//! allocation at all.
+
+use crate::epilogue::Epilogue;
+use crate::error::{check_len, KernelError, Result};
+use crate::params::Conv2dParams;
+use crate::tier::Tier;
+use ndarray::{Array4, ArrayView3, ArrayView4};
+use rayon::prelude::*;
+
+mod portable;
+pub mod reference;
+#[cfg(target_arch = "x86_64")]
+mod x86_64;
+
+/// Channels per SIMD vector (8 f32 lanes in a 256-bit `ymm` register): the channel tile of the
+/// fast paths. Channel counts that are not a multiple take the masked tail path.
+pub const CHANNEL_TILE: usize = 8;
+
+/// Output elements a rayon task gets at least (small rows are grouped to keep scheduling cheap).
+/// Only affects scheduling, never results.
+const MIN_TASK_ELEMS: usize = 16 * 1024;
+
+/// Row masks of the 3x3 fast path: bit `ky` is set when the window's row `ky` is inside the input.
+pub(crate) const ROWS_ALL: u8 = 0b111;
+/// The first output row of a padded image: tap row 0 lies in the top padding.
+pub(crate) const ROWS_TOP_EDGE: u8 = 0b110;
+/// The last output row of a padded image: tap row 2 lies in the bottom padding.
+pub(crate) const ROWS_BOTTOM_EDGE: u8 = 0b011;
+
+const OP: &str = "depthwise_conv2d";
+
+/// Depthwise convolution with the process-wide tier ([`Tier::active`]). See the module docs.
+pub fn depthwise_conv2d_nhwc(
+    params: &Conv2dParams,
+    input: &[f32],
+    weights: &[f32],
+    output: &mut [f32],
+    epilogue: &Epilogue,
+) -> Result<()> {
+    depthwise_conv2d_nhwc_with_tier(Tier::active()?, params, input, weights, output, epilogue)
+}
+
+/// Depthwise convolution with an explicit tier (tests and benches pin one this way).
+///
+/// Fails with [`KernelError::InvalidParams`] for a non-depthwise or impossible shape,
+/// [`KernelError::LengthMismatch`] for a slice of the wrong length, and
+/// [`KernelError::TierUnavailable`] if the CPU lacks `tier`.
+pub fn depthwise_conv2d_nhwc_with_tier(
+    tier: Tier,
+    params: &Conv2dParams,
+    input: &[f32],
+    weights: &[f32],
+    output: &mut [f32],
+    epilogue: &Epilogue,
+) -> Result<()> {
+    let geom = validate(params, input, weights, output, epilogue)?;
+    match tier.ensure_available()? {
+        Tier::Reference => {
+            reference::depthwise_conv2d_nhwc(params, input, weights, output, epilogue);
+            Ok(())
+        }
+        Tier::Portable => {
+            for_each_output_row(&geom, input, output, |image, oy, out_row| {
+                portable::dwconv_row(&geom, image, weights, epilogue, oy, out_row)
+            });
+            Ok(())
+        }
+        Tier::Avx2 => run_avx2(&geom, input, weights, output, epilogue),
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn run_avx2(
+    geom: &Geometry,
+    input: &[f32],
+    weights: &[f32],
+    output: &mut [f32],
+    ep: &Epilogue,
+) -> Result<()> {
+    let kernel = x86_64::RowKernel::new()?;
+    for_each_output_row(geom, input, output, |image, oy, out_row| {
+        kernel.run(geom, image, weights, ep, oy, out_row)
+    });
+    Ok(())
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn run_avx2(_: &Geometry, _: &[f32], _: &[f32], _: &mut [f32], _: &Epilogue) -> Result<()> {
+    Tier::Avx2.ensure_available().map(|_| ())
+}
+
+/// The name of the inner kernel `tier` runs for `params`, for benchmark and log records.
+pub fn kernel_name(tier: Tier, params: &Conv2dParams) -> &'static str {
+    let is_3x3 = params.kh == 3 && params.kw == 3 && params.stride_h == params.stride_w;
+    match (tier, is_3x3, params.stride_h) {
+        (Tier::Reference, _, _) => "f32_dwconv_reference",
+        (Tier::Portable, true, 1) => "f32_dwconv_3x3s1_8c_portable",
+        (Tier::Portable, true, 2) => "f32_dwconv_3x3s2_8c_portable",
+        (Tier::Avx2, true, 1) => "f32_dwconv_3x3s1_8c_fma",
+        (Tier::Avx2, true, 2) => "f32_dwconv_3x3s2_8c_fma",
+        (Tier::Portable, _, _) => "f32_dwconv_generic_portable",
+        (Tier::Avx2, _, _) => "f32_dwconv_generic_avx2",
+    }
+}
+
+/// Depthwise convolution of an ndarray NHWC batch, allocating the output.
+///
+/// `weights` is `[kh, kw, c]` (Keras's `H W C 1` without the 1), `stride` is `(sh, sw)` and
+/// `pad` is `[top, bottom, left, right]`. A non-contiguous `input` is copied once into standard
+/// layout. Uses [`Tier::active`].
+pub fn depthwise_conv2d(
+    input: ArrayView4<f32>,
+    weights: ArrayView3<f32>,
+    stride: (usize, usize),
+    pad: [usize; 4],
+    epilogue: &Epilogue,
+) -> Result<Array4<f32>> {
+    let (batch, in_h, in_w, c) = input.dim();
+    let (kh, kw, wc) = weights.dim();
+    if wc != c {
+        return Err(KernelError::InvalidParams {
+            op: OP,
+            reason: format!("weights have {wc} channels but the input has {c}"),
+        });
+    }
+    let params = Conv2dParams {
+        batch,
+        in_h,
+        in_w,
+        in_c: c,
+        out_c: c,
+        kh,
+        kw,
+        stride_h: stride.0,
+        stride_w: stride.1,
+        pad_top: pad[0],
+        pad_bottom: pad[1],
+        pad_left: pad[2],
+        pad_right: pad[3],
+        groups: c,
+    };
+    let geom = validate_params(&params)?;
+    let input = input.as_standard_layout();
+    let weights = weights.as_standard_layout();
+    let mut out = Array4::zeros((batch, geom.out_h, geom.out_w, c));
+    // The standard-layout views and the fresh output are contiguous, so the slices exist.
+    let (Some(x), Some(w), Some(y)) = (input.as_slice(), weights.as_slice(), out.as_slice_mut()) else {
+        return Err(KernelError::InvalidParams {
+            op: OP,
+            reason: "non-contiguous array".into(),
+        });
+    };
+    depthwise_conv2d_nhwc(&params, x, w, y, epilogue)?;
+    Ok(out)
+}
+
+/// Shape numbers the row kernels need, derived once per call from validated [`Conv2dParams`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Geometry {
+    pub in_h: usize,
+    pub in_w: usize,
+    pub c: usize,
+    pub kh: usize,
+    pub kw: usize,
+    pub stride_h: usize,
+    pub stride_w: usize,
+    pub pad_top: usize,
+    pub pad_left: usize,
+    pub out_h: usize,
+    pub out_w: usize,
+}
+
+impl Geometry {
+    /// Elements in one input image (`in_h·in_w·c`).
+    pub fn image_len(&self) -> usize {
+        self.in_h * self.in_w * self.c
+    }
+
+    /// Elements in one output row (`out_w·c`).
+    pub fn row_len(&self) -> usize {
+        self.out_w * self.c
+    }
+
+    /// The kernel rows `ky_lo..ky_hi` whose input row `oy·SH + ky - PT` exists.
+    pub fn valid_ky(&self, oy: usize) -> (usize, usize) {
+        let top = oy * self.stride_h; // padded row of tap ky = 0
+        let lo = self.pad_top.saturating_sub(top).min(self.kh);
+        let hi = (self.pad_top + self.in_h)
+            .saturating_sub(top)
+            .min(self.kh)
+            .max(lo);
+        (lo, hi)
+    }
+
+    /// Which 3x3 fast-path instance computes output row `oy`: `Some((stride, rows))` for a 3x3
+    /// kernel with equal strides 1 or 2 and a row mask (bit `ky` set when input row
+    /// `oy·S + ky - PT` exists) of all three rows, the bottom two (`0b110`, top edge) or the
+    /// top two (`0b011`, bottom edge). `None`: the generic row loop (other kernels, strides, or
+    /// rows with a single valid tap row — tiny inputs or padding wider than 1).
+    pub fn fast_3x3(&self, oy: usize) -> Option<(usize, u8)> {
+        if self.kh != 3 || self.kw != 3 || self.stride_h != self.stride_w || self.stride_h > 2 {
+            return None;
+        }
+        let rows = match self.valid_ky(oy) {
+            (0, 3) => ROWS_ALL,
+            (1, 3) => ROWS_TOP_EDGE,
+            (0, 2) => ROWS_BOTTOM_EDGE,
+            _ => return None,
+        };
+        Some((self.stride_h, rows))
+    }
+
+    /// Output columns `lo..hi` whose whole `kw`-wide window lies inside the input (the interior).
+    pub fn interior_ox(&self) -> (usize, usize) {
+        let lo = self.pad_left.div_ceil(self.stride_w).min(self.out_w);
+        let hi = if self.in_w + self.pad_left >= self.kw {
+            ((self.in_w + self.pad_left - self.kw) / self.stride_w + 1).min(self.out_w)
+        } else {
+            0
+        };
+        (lo, hi.max(lo))
+    }
+}
+
+fn validate_params(params: &Conv2dParams) -> Result<Geometry> {
+    params.validate().map_err(|e| match e {
+        KernelError::InvalidParams { reason, .. } => KernelError::InvalidParams { op: OP, reason },
+        other => other,
+    })?;
+    if !(params.groups == params.in_c && params.out_c == params.in_c) {
+        return Err(KernelError::InvalidParams {
+            op: OP,
+            reason: format!(
+                "not depthwise: groups = {}, in_c = {}, out_c = {} (need groups == in_c == out_c)",
+                params.groups, params.in_c, params.out_c
+            ),
+        });
+    }
+    let (out_h, out_w) = params.out_hw();
+    Ok(Geometry {
+        in_h: params.in_h,
+        in_w: params.in_w,
+        c: params.in_c,
+        kh: params.kh,
+        kw: params.kw,
+        stride_h: params.stride_h,
+        stride_w: params.stride_w,
+        pad_top: params.pad_top,
+        pad_left: params.pad_left,
+        out_h,
+        out_w,
+    })
+}
+
+fn validate(
+    params: &Conv2dParams,
+    input: &[f32],
+    weights: &[f32],
+    output: &[f32],
+    epilogue: &Epilogue,
+) -> Result<Geometry> {
+    let geom = validate_params(params)?;
+    check_len(OP, "input", params.input_len(), input.len())?;
+    check_len(OP, "weights", params.kh * params.kw * params.in_c, weights.len())?;
+    check_len(OP, "output", params.output_len(), output.len())?;
+    epilogue.validate(OP, params.in_c)?;
+    Ok(geom)
+}
+
+/// Loop over the `batch·out_h` output rows in parallel. `row(image, oy, out_row)` gets the
+/// input image the row belongs to, its index within the image and its `out_w·c` output slice.
+/// Each row is computed by exactly one call, so the thread count cannot change a result.
+fn for_each_output_row<F>(geom: &Geometry, input: &[f32], output: &mut [f32], row: F)
+where
+    F: Fn(&[f32], usize, &mut [f32]) + Sync,
+{
+    let row_len = geom.row_len();
+    let rows_per_task = (MIN_TASK_ELEMS / row_len).max(1);
+    output
+        .par_chunks_mut(row_len * rows_per_task)
+        .enumerate()
+        .for_each(|(task, rows)| {
+            for (i, out_row) in rows.chunks_mut(row_len).enumerate() {
+                let r = task * rows_per_task + i; // r = n·out_h + oy
+                let (n, oy) = (r / geom.out_h, r % geom.out_h);
+                let image = &input[n * geom.image_len()..(n + 1) * geom.image_len()];
+                row(image, oy, out_row);
+            }
+        });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn valid_rows_and_interior_columns() {
+        let g = validate_params(&Conv2dParams::depthwise(1, 5, 7, 3, 3, 1, 1)).unwrap();
+        assert_eq!((g.out_h, g.out_w), (5, 7));
+        assert_eq!(g.valid_ky(0), (1, 3));
+        assert_eq!(g.valid_ky(2), (0, 3));
+        assert_eq!(g.valid_ky(4), (0, 2));
+        assert_eq!(g.interior_ox(), (1, 6));
+        // Stride 2 over an odd width with padding (1, 1): 7 + 2 = 9 -> 4 outputs. ox = 0 reads
+        // column -1 and ox = 3 reads columns 5..=7, where 7 is padding: interior is 1..3.
+        let g = validate_params(&Conv2dParams::depthwise(1, 7, 7, 3, 3, 2, 1)).unwrap();
+        assert_eq!(g.out_w, 4);
+        assert_eq!(g.interior_ox(), (1, 3));
+        // Padding so large that no window is ever inside.
+        let g = validate_params(&Conv2dParams::depthwise(1, 1, 1, 3, 3, 1, 2)).unwrap();
+        assert_eq!(g.out_w, 3);
+        assert_eq!(g.interior_ox(), (2, 2));
+        assert_eq!(g.valid_ky(0), (2, 3));
+        assert_eq!(g.valid_ky(2), (0, 1));
+    }
+}
