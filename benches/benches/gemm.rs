@@ -1,1 +1,149 @@
-fn main() {}
+//! GEMM throughput on the model's shapes: ours vs matrixmultiply vs the `gemm` crate.
+//!
+//! Shapes (M x K x N) are the GEMMs of MobileNet-UNet at 224x224: the four dense 3x3 decoder
+//! convolutions (89% of the model's MACs) and four pointwise convolutions. Throughput is
+//! `2·M·K·N` elements, so criterion's "elem/s" reads as FLOP/s.
+//!
+//! - group `gemm`: everything on 1 thread (ours inside a 1-thread rayon pool, the gemm crate
+//!   with `Parallelism::None`); the naive reference only on the cheap pointwise shapes.
+//! - group `gemm_2t`: 2 threads (ours in a 2-thread pool, the gemm crate `Parallelism::Rayon(2)`).
+//!   matrixmultiply is left out: its `threading` feature is off in this workspace, and turning
+//!   it on would also change the ndarray `dot` every other crate links.
+//!
+//! Run: `cargo bench -p mobilenet-unet-benches --bench gemm -- 'gemm/'`
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use mobilenet_unet_kernels::gemm::{self as ours, MatrixA, PackedB};
+use mobilenet_unet_kernels::{Epilogue, Tier};
+use std::time::Duration;
+
+/// (M, K, N): dense 3x3 decoder convs, then pointwise convs.
+const SHAPES: [(usize, usize, usize); 8] = [
+    (196, 4608, 512),
+    (784, 6912, 256),
+    (3136, 3456, 128),
+    (12544, 1152, 64),
+    (12544, 32, 64),
+    (3136, 128, 128),
+    (784, 256, 256),
+    (196, 512, 512),
+];
+
+fn data(len: usize, seed: u32) -> Vec<f32> {
+    (0..len)
+        .map(|i| ((i as u32).wrapping_mul(2_654_435_761).wrapping_add(seed) >> 8) as f32 / 16_777_216.0 - 0.5)
+        .collect()
+}
+
+fn gemm_crate(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32], par: gemm::Parallelism) {
+    // SAFETY: a is m x k, b is k x n, c is m x n, all row-major and contiguous, as the strides say.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            1,
+            n as isize,
+            false,
+            a.as_ptr(),
+            1,
+            k as isize,
+            b.as_ptr(),
+            1,
+            n as isize,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            par,
+        )
+    }
+}
+
+fn matrixmultiply(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
+    // SAFETY: a is m x k, b is k x n, c is m x n, all row-major and contiguous, as the strides say.
+    unsafe {
+        matrixmultiply::sgemm(
+            m,
+            k,
+            n,
+            1.0,
+            a.as_ptr(),
+            k as isize,
+            1,
+            b.as_ptr(),
+            n as isize,
+            1,
+            0.0,
+            c.as_mut_ptr(),
+            n as isize,
+            1,
+        )
+    }
+}
+
+fn bench_group(cr: &mut Criterion, group: &str, threads: usize) {
+    let tier = Tier::active().expect("tier");
+    eprintln!(
+        "{group}: {threads} thread(s), tier {tier}, kernel {}, {} CPUs visible",
+        ours::kernel_name(tier),
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("pool");
+    let mut g = cr.benchmark_group(group);
+    g.sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2));
+    for (m, k, n) in SHAPES {
+        let id = format!("{m}x{k}x{n}");
+        let (a, b) = (data(m * k, 1), data(k * n, 2));
+        let packed = PackedB::pack(&b, k, n).expect("pack");
+        let ma = MatrixA::new(&a, m, k, k).expect("a");
+        let mut c = vec![0.0f32; m * n];
+        g.throughput(Throughput::Elements(2 * (m * k * n) as u64));
+        g.bench_function(BenchmarkId::new("ours", &id), |bch| {
+            bch.iter(|| {
+                pool.install(|| ours::gemm(&ma, &packed, &mut c, n, &Epilogue::IDENTITY).expect("gemm"))
+            })
+        });
+        if threads == 1 {
+            g.bench_function(BenchmarkId::new("matrixmultiply", &id), |bch| {
+                bch.iter(|| matrixmultiply(m, k, n, &a, &b, &mut c))
+            });
+            g.bench_function(BenchmarkId::new("gemm_crate", &id), |bch| {
+                bch.iter(|| gemm_crate(m, k, n, &a, &b, &mut c, gemm::Parallelism::None))
+            });
+            if k <= 512 {
+                g.bench_function(BenchmarkId::new("reference", &id), |bch| {
+                    bch.iter(|| {
+                        ours::reference::gemm_reference(m, k, n, &a, k, &b, n, &mut c, n, &Epilogue::IDENTITY)
+                            .expect("reference")
+                    })
+                });
+            }
+        } else {
+            g.bench_function(BenchmarkId::new("gemm_crate", &id), |bch| {
+                bch.iter(|| {
+                    pool.install(|| gemm_crate(m, k, n, &a, &b, &mut c, gemm::Parallelism::Rayon(threads)))
+                })
+            });
+        }
+    }
+    g.finish();
+}
+
+fn gemm_1t(cr: &mut Criterion) {
+    bench_group(cr, "gemm", 1);
+}
+
+fn gemm_2t(cr: &mut Criterion) {
+    bench_group(cr, "gemm_2t", 2);
+}
+
+criterion_group!(benches, gemm_1t, gemm_2t);
+criterion_main!(benches);

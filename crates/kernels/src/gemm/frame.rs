@@ -1,0 +1,255 @@
+//! The BLIS loops around a micro-kernel, and the thread split. Shared by every fast tier.
+//!
+//! ```text
+//! loop 5  jc: n in NC blocks          (B slab KC x NC streams from L3)
+//!  loop 4  pc: k in KC blocks         (first block stores, later blocks accumulate,
+//!                                      the last one applies the epilogue)
+//!   loop 3  ic: m in MC blocks        pack A[ic.., pc..] into MR-row micro-panels (L2)
+//!    loop 2  jr: NR panels of B       the kc x NR sliver stays in L1
+//!     loop 1  ir: MR panels of A
+//!      micro-kernel: C[ir..ir+MR, jr..jr+NR] (+)= Apanel · Bsliver
+//!
+//! register tile, MR x NR = 6 x 16 (each row two 8-lane vectors, 12 accumulators):
+//!
+//!            b[k][0..8]  b[k][8..16]
+//!   a[0][k]  [ c00 ]     [ c01 ]
+//!   a[1][k]  [ c10 ]     [ c11 ]
+//!    ...       ...         ...
+//!   a[5][k]  [ c50 ]     [ c51 ]
+//! ```
+//!
+//! The micro-kernel only ever sees full tiles. An edge tile (fewer than MR rows or NR columns
+//! left) is computed into a local `MR x NR` array and only its valid part is stored, with the
+//! scalar epilogue, so nothing outside the `m x n` window of C is written.
+
+use super::pack::{aligned_scratch, PackA, PackedB};
+use super::{KC, MC, MR, NC, NR};
+use crate::epilogue::Epilogue;
+use rayon::prelude::*;
+use std::cell::RefCell;
+
+/// A rank-kc update of one full `MR x NR` tile of C.
+pub(crate) trait MicroKernel: Copy {
+    /// `C[i][j] = (accumulate ? C[i][j] : 0) + Σ_kk a[kk·MR + i] · b[kk·NR + j]` for the full
+    /// tile, where `C[i][j]` is `c[i·ldc + j]`; then, if `epi = Some((e, col0))`, applies
+    /// `e` to column `col0 + j`. Needs `a.len() >= kc·MR`, `b.len() >= kc·NR`,
+    /// `c.len() >= (MR-1)·ldc + NR`.
+    #[allow(clippy::too_many_arguments)]
+    fn tile(
+        self,
+        kc: usize,
+        a: &[f32],
+        b: &[f32],
+        c: &mut [f32],
+        ldc: usize,
+        accumulate: bool,
+        epi: Option<(&Epilogue, usize)>,
+    );
+}
+
+/// One thread's share of the work: rows `row0 .. row0 + rows` of C, all columns.
+pub(crate) struct ItemArgs<'a> {
+    pub a: &'a dyn PackA,
+    pub b: &'a PackedB,
+    pub row0: usize,
+    pub rows: usize,
+    /// Row `row0` of C starts at `c[0]`.
+    pub c: &'a mut [f32],
+    pub ldc: usize,
+    pub epilogue: &'a Epilogue<'a>,
+    /// Scratch for one packed `MC x KC` block of A.
+    pub apack: &'a mut [f32],
+}
+
+thread_local! {
+    /// The packed-A scratch of this thread, grown once and reused by every call.
+    static A_SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// K block boundaries: `ceil(k / KC)` blocks of (almost) equal depth, so there is no sliver of
+/// a last block. Depends on k only, never on the thread count.
+fn kc_step(k: usize) -> usize {
+    k.div_ceil(k.div_ceil(KC).max(1)).max(1)
+}
+
+/// Rows per work item: MC-sized blocks, but at least one block per thread when m is small
+/// (m = 196 on 2 threads becomes two blocks of 102 and 96 rows). Always a multiple of MR, so
+/// the same rows form edge tiles whatever the thread count.
+fn rows_per_item(m: usize) -> usize {
+    let panels = m.div_ceil(MR);
+    let items = m
+        .div_ceil(MC)
+        .max(rayon::current_num_threads().min(panels))
+        .max(1);
+    panels.div_ceil(items) * MR
+}
+
+/// Splits C into row blocks and runs `run_item` on each, in parallel on the current rayon pool.
+pub(crate) fn gemm_parallel(
+    a: &dyn PackA,
+    b: &PackedB,
+    c: &mut [f32],
+    ldc: usize,
+    epilogue: &Epilogue,
+    run_item: impl Fn(ItemArgs) + Sync,
+) {
+    let m = a.m();
+    let rows_per = rows_per_item(m);
+    let scratch_len = MC.min(rows_per.next_multiple_of(MR)) * kc_step(a.k());
+    let work = |(idx, chunk): (usize, &mut [f32])| {
+        let row0 = idx * rows_per;
+        A_SCRATCH.with(|cell| {
+            // A nested call on this thread (none today) would find the cell borrowed; give it
+            // its own buffer rather than panic.
+            let mut own = Vec::new();
+            let mut guard = cell.try_borrow_mut();
+            let buf = match guard.as_deref_mut() {
+                Ok(v) => v,
+                Err(_) => &mut own,
+            };
+            run_item(ItemArgs {
+                a,
+                b,
+                row0,
+                rows: rows_per.min(m - row0),
+                c: chunk,
+                ldc,
+                epilogue,
+                apack: aligned_scratch(buf, scratch_len),
+            });
+        });
+    };
+    if rows_per >= m {
+        work((0, c));
+    } else {
+        c.par_chunks_mut(rows_per * ldc).enumerate().for_each(work);
+    }
+}
+
+/// Loops 5 to 3 for one work item. `#[inline(always)]` so each tier's wrapper compiles it with
+/// its own target features.
+#[inline(always)]
+pub(crate) fn run_item<K: MicroKernel>(kernel: K, args: ItemArgs) {
+    let ItemArgs {
+        a,
+        b,
+        row0,
+        rows,
+        c,
+        ldc,
+        epilogue,
+        apack,
+    } = args;
+    let (k, n) = (a.k(), b.n());
+    let kc_max = kc_step(k);
+    let epi_last = if epilogue.is_identity() {
+        None
+    } else {
+        Some(epilogue)
+    };
+    // loop 5: n in NC blocks
+    for jc in (0..n).step_by(NC) {
+        let nc = NC.min(n - jc);
+        // loop 4: k in KC blocks
+        for k0 in (0..k).step_by(kc_max) {
+            let kc = kc_max.min(k - k0);
+            let accumulate = k0 > 0;
+            let epi = if k0 + kc == k { epi_last } else { None };
+            // loop 3: m in MC blocks, packing A
+            for ic in (0..rows).step_by(MC) {
+                let mc = MC.min(rows - ic);
+                let panels = mc.div_ceil(MR);
+                for (p, dst) in apack[..panels * MR * kc].chunks_exact_mut(MR * kc).enumerate() {
+                    let r = p * MR;
+                    a.pack_panel(row0 + ic + r, MR.min(mc - r), k0, kc, dst);
+                }
+                let block = Block {
+                    jc,
+                    nc,
+                    k0,
+                    kc,
+                    mc,
+                    accumulate,
+                    epi,
+                };
+                macro_kernel(kernel, &block, apack, b, &mut c[ic * ldc..], ldc);
+            }
+        }
+    }
+}
+
+/// Where one macro-kernel call works.
+struct Block<'e> {
+    jc: usize,
+    nc: usize,
+    k0: usize,
+    kc: usize,
+    mc: usize,
+    accumulate: bool,
+    epi: Option<&'e Epilogue<'e>>,
+}
+
+/// Loops 2 and 1: every register tile of an `mc x nc` block of C (row 0 at `c[0]`).
+#[inline(always)]
+fn macro_kernel<K: MicroKernel>(
+    kernel: K,
+    blk: &Block,
+    apack: &[f32],
+    b: &PackedB,
+    c: &mut [f32],
+    ldc: usize,
+) {
+    let kc = blk.kc;
+    // loop 2: NR panels of B
+    for jr in (0..blk.nc).step_by(NR) {
+        let col = blk.jc + jr;
+        let nr = NR.min(blk.nc - jr);
+        let bs = b.sliver(col / NR, blk.k0, kc);
+        // loop 1: MR panels of A
+        for ir in (0..blk.mc).step_by(MR) {
+            let mr = MR.min(blk.mc - ir);
+            let ap = &apack[ir * kc..][..MR * kc];
+            if mr == MR && nr == NR {
+                let epi = blk.epi.map(|e| (e, col));
+                kernel.tile(kc, ap, bs, &mut c[ir * ldc + col..], ldc, blk.accumulate, epi);
+            } else {
+                let mut t = [0.0f32; MR * NR];
+                kernel.tile(kc, ap, bs, &mut t, NR, false, None);
+                store_edge(
+                    &t,
+                    mr,
+                    nr,
+                    &mut c[ir * ldc + col..],
+                    ldc,
+                    blk.accumulate,
+                    blk.epi.map(|e| (e, col)),
+                );
+            }
+        }
+    }
+}
+
+/// Stores the valid `mr x nr` corner of a local tile, exactly as a full tile would be stored.
+fn store_edge(
+    t: &[f32; MR * NR],
+    mr: usize,
+    nr: usize,
+    c: &mut [f32],
+    ldc: usize,
+    accumulate: bool,
+    epi: Option<(&Epilogue, usize)>,
+) {
+    for i in 0..mr {
+        let row = &mut c[i * ldc..][..nr];
+        for (j, v) in row.iter_mut().enumerate() {
+            let mut y = t[i * NR + j];
+            if accumulate {
+                y += *v;
+            }
+            if let Some((e, col0)) = epi {
+                y = e.apply(col0 + j, y);
+            }
+            *v = y;
+        }
+    }
+}

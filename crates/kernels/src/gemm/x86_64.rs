@@ -1,0 +1,177 @@
+//! The AVX2+FMA tier: `f32_gemm_6x16_fma`, a 6x16 register tile of 12 ymm accumulators.
+//!
+//! Per step k of the reduction the kernel loads one 16-float row of the packed B sliver (two
+//! ymm), broadcasts each of the 6 packed A values in turn and issues 12 FMAs:
+//!
+//! ```text
+//!            b0 = B[k][0..8]   b1 = B[k][8..16]
+//!   A[0][k]  c00 += a0·b0      c01 += a0·b1
+//!   A[1][k]  c10 += a1·b0      c11 += a1·b1
+//!    ...
+//!   A[5][k]  c50 += a5·b0      c51 += a5·b1
+//! ```
+//!
+//! 12 accumulators + 2 B vectors + 1 broadcast = 15 of the 16 ymm registers. Zen 3 retires two
+//! FMAs per cycle with a 4-cycle latency, so 12 independent chains keep both pipes busy.
+//! The store adds the old C (K blocks after the first) and applies the epilogue with separate
+//! multiplies and adds, so a full tile rounds exactly like the scalar edge path.
+//!
+//! One generic `#[inline(always)]` body ([`tile_6x16`]) is compiled inside the thin
+//! `#[target_feature(enable = "avx2,fma")]` wrapper [`run_item_fma`] (matrixmultiply's
+//! `kernel_x86_avx` -> `kernel_target_fma` pattern). The token [`Fma6x16`] can only be made by
+//! [`Fma6x16::detect`], so holding one proves the CPU has the features.
+
+use super::frame::{self, ItemArgs, MicroKernel};
+use super::{MR, NR};
+use crate::epilogue::{Activation, Epilogue};
+use crate::tier::Tier;
+use std::arch::x86_64::*;
+
+/// Name of the AVX2+FMA micro-kernel.
+pub const KERNEL_NAME: &str = "f32_gemm_6x16_fma";
+
+/// Proof that the CPU has AVX2 and FMA, and the micro-kernel that needs them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Fma6x16 {
+    _detected: (),
+}
+
+impl Fma6x16 {
+    /// `Some` only when AVX2 and FMA were detected at run time.
+    pub(crate) fn detect() -> Option<Fma6x16> {
+        Tier::Avx2.is_available().then_some(Fma6x16 { _detected: () })
+    }
+}
+
+impl MicroKernel for Fma6x16 {
+    #[inline(always)]
+    fn tile(
+        self,
+        kc: usize,
+        a: &[f32],
+        b: &[f32],
+        c: &mut [f32],
+        ldc: usize,
+        accumulate: bool,
+        epi: Option<(&Epilogue, usize)>,
+    ) {
+        assert!(a.len() >= kc * MR && b.len() >= kc * NR && c.len() >= (MR - 1) * ldc + NR);
+        let epi = epi.map(|(e, col0)| EpilogueCols::new(e, col0));
+        // SAFETY: `self` exists only if AVX2+FMA were detected; the assert above bounds every
+        // read of a (kc·MR), b (kc·NR) and every access to c ((MR-1)·ldc + NR).
+        unsafe {
+            tile_6x16(
+                kc,
+                a.as_ptr(),
+                b.as_ptr(),
+                c.as_mut_ptr(),
+                ldc,
+                accumulate,
+                epi.as_ref(),
+            )
+        }
+    }
+}
+
+/// Runs one work item of the blocked GEMM with the FMA micro-kernel.
+pub(crate) fn run_item(kernel: Fma6x16, args: ItemArgs) {
+    // SAFETY: a `Fma6x16` is only created by `detect`, after AVX2 and FMA were detected.
+    unsafe { run_item_fma(kernel, args) }
+}
+
+/// The blocked loops compiled with AVX2+FMA enabled, so the micro-kernel inlines into them.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn run_item_fma(kernel: Fma6x16, args: ItemArgs) {
+    frame::run_item(kernel, args)
+}
+
+/// The epilogue slices of one tile's 16 columns, checked once per tile.
+struct EpilogueCols<'a> {
+    scale: Option<&'a [f32]>,
+    bias: Option<&'a [f32]>,
+    activation: Activation,
+    post: Option<(&'a [f32], &'a [f32])>,
+}
+
+impl<'a> EpilogueCols<'a> {
+    #[inline(always)]
+    fn new(e: &Epilogue<'a>, col0: usize) -> Self {
+        let cols = |s: &'a [f32]| &s[col0..col0 + NR];
+        EpilogueCols {
+            scale: e.scale.map(cols),
+            bias: e.bias.map(cols),
+            activation: e.activation,
+            post: e.post.map(|p| (cols(p.scale), cols(p.shift))),
+        }
+    }
+}
+
+/// `C[0..6][0..16] (+)= A·B` over `kc` steps, then the epilogue; see the module docs.
+///
+/// # Safety
+/// AVX2 and FMA must be available; `a` must be readable for `kc·MR` floats, `b` for `kc·NR`,
+/// and `c` readable and writable at `c[i·ldc + j]` for `i < MR`, `j < NR`.
+#[inline(always)]
+unsafe fn tile_6x16(
+    kc: usize,
+    mut a: *const f32,
+    mut b: *const f32,
+    c: *mut f32,
+    ldc: usize,
+    accumulate: bool,
+    epi: Option<&EpilogueCols>,
+) {
+    let mut acc = [[_mm256_setzero_ps(); 2]; MR];
+    for _ in 0..kc {
+        let b0 = _mm256_loadu_ps(b);
+        let b1 = _mm256_loadu_ps(b.add(8));
+        for (i, row) in acc.iter_mut().enumerate() {
+            let ai = _mm256_broadcast_ss(&*a.add(i));
+            row[0] = _mm256_fmadd_ps(ai, b0, row[0]);
+            row[1] = _mm256_fmadd_ps(ai, b1, row[1]);
+        }
+        a = a.add(MR);
+        b = b.add(NR);
+    }
+    for (i, row) in acc.iter().enumerate() {
+        for (h, &v) in row.iter().enumerate() {
+            let p = c.add(i * ldc + h * 8);
+            let mut y = v;
+            if accumulate {
+                y = _mm256_add_ps(y, _mm256_loadu_ps(p));
+            }
+            if let Some(e) = epi {
+                y = epilogue_8(e, h * 8, y);
+            }
+            _mm256_storeu_ps(p, y);
+        }
+    }
+}
+
+/// The epilogue of 8 lanes starting at column `j0` of the tile (same rounding as
+/// [`Epilogue::apply`]: multiply, add, clamp, multiply, add — never fused).
+///
+/// # Safety
+/// AVX2 must be available; `e`'s slices hold `NR` columns, so `j0 + 8 <= NR` keeps loads in bounds.
+#[inline(always)]
+unsafe fn epilogue_8(e: &EpilogueCols, j0: usize, mut y: __m256) -> __m256 {
+    let load = |s: &[f32]| _mm256_loadu_ps(s[j0..j0 + 8].as_ptr());
+    if let Some(s) = e.scale {
+        y = _mm256_mul_ps(y, load(s));
+    }
+    if let Some(bias) = e.bias {
+        y = _mm256_add_ps(y, load(bias));
+    }
+    match e.activation {
+        Activation::None => {}
+        Activation::Relu => y = _mm256_max_ps(y, _mm256_setzero_ps()),
+        Activation::Relu6 => y = _mm256_min_ps(_mm256_max_ps(y, _mm256_setzero_ps()), _mm256_set1_ps(6.0)),
+    }
+    if let Some((ps, pt)) = e.post {
+        y = _mm256_add_ps(_mm256_mul_ps(y, load(ps)), load(pt));
+    }
+    y
+}
