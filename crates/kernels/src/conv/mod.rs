@@ -1,1 +1,221 @@
-//! (being written)
+//! 2-D convolution over NHWC images: the one dispatcher that picks the algorithm.
+//!
+//! [`Conv2dParams::algorithm`] decides, and [`conv2d_nhwc`] follows:
+//!
+//! - **Depthwise** (`groups == in_c == out_c`): the per-channel kernel of [`crate::depthwise`].
+//! - **Pointwise** (1x1, stride 1, no padding): the NHWC input *is* the GEMM's A matrix,
+//!   `(N·H·W, Cin) @ (Cin, Cout) -> (N·H·W, Cout)`, used in place with no copy.
+//! - **Im2col + GEMM** (anything else dense): `(N·OH·OW, KH·KW·Cin) @ (KH·KW·Cin, Cout)`, the
+//!   image patches packed straight into GEMM panels by [`Im2col`].
+//!
+//! Weights are prepared once ([`ConvWeights::prepare`], "prepare once, run many"): dense
+//! HWIO weights are packed into a [`PackedB`], depthwise HWC weights are kept as they are.
+//!
+//! # Writing into a channel slice
+//!
+//! The output of dense convolutions has a pixel stride `out_pixel_stride >= out_c`: output
+//! pixel `p` (in NHWC order) is `output[p·out_pixel_stride ..][..out_c]`, and the other
+//! `out_pixel_stride - out_c` channels of each pixel are left untouched. To write channels
+//! `c0 .. c0 + out_c` of a wider NHWC buffer with `C` channels (a concatenation without a
+//! copy), pass `&mut buf[c0..]` and `out_pixel_stride = C`. Depthwise convolutions write a
+//! contiguous output only (`out_pixel_stride == out_c`).
+
+mod im2col;
+pub mod reference;
+
+pub use im2col::Im2col;
+
+use crate::depthwise;
+use crate::epilogue::Epilogue;
+use crate::error::{check_len, KernelError, Result};
+use crate::gemm::{self, MatrixA, PackedB};
+use crate::params::{Conv2dParams, ConvAlgorithm};
+use crate::tier::Tier;
+use ndarray::{Array4, ArrayView4};
+
+const OP: &str = "conv2d";
+
+/// Convolution weights prepared for the algorithm their [`Conv2dParams`] selects.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConvWeights {
+    /// Dense (pointwise or im2col) weights: HWIO viewed as `(KH·KW·Cin) x Cout`, packed.
+    Gemm(PackedB),
+    /// Depthwise weights in HWC order, as given.
+    Depthwise(Vec<f32>),
+}
+
+impl ConvWeights {
+    /// Prepares `weights` (HWIO for dense, HWC for depthwise) for `params`.
+    pub fn prepare(params: &Conv2dParams, weights: &[f32]) -> Result<ConvWeights> {
+        params.validate()?;
+        check_len(OP, "weights", params.weight_len(), weights.len())?;
+        Ok(match params.algorithm() {
+            ConvAlgorithm::Depthwise => ConvWeights::Depthwise(weights.to_vec()),
+            ConvAlgorithm::Pointwise | ConvAlgorithm::Im2colGemm => {
+                let (_, k, n) = params.gemm_mkn();
+                ConvWeights::Gemm(PackedB::pack(weights, k, n)?)
+            }
+        })
+    }
+}
+
+/// Convolution with the process-wide tier ([`Tier::active`]); see the module docs.
+///
+/// `input` is contiguous NHWC (`params.input_len()` floats); `output` needs at least
+/// `(pixels - 1)·out_pixel_stride + out_c` floats.
+pub fn conv2d_nhwc(
+    params: &Conv2dParams,
+    input: &[f32],
+    weights: &ConvWeights,
+    output: &mut [f32],
+    out_pixel_stride: usize,
+    epilogue: &Epilogue,
+) -> Result<()> {
+    conv2d_nhwc_with_tier(
+        Tier::active()?,
+        params,
+        input,
+        weights,
+        output,
+        out_pixel_stride,
+        epilogue,
+    )
+}
+
+/// [`conv2d_nhwc`] with an explicit tier.
+///
+/// [`Tier::Reference`] runs [`reference::conv2d_nhwc`] on the weights unpacked back to HWIO
+/// (allocating); the tests give the oracle the original weights instead.
+pub fn conv2d_nhwc_with_tier(
+    tier: Tier,
+    params: &Conv2dParams,
+    input: &[f32],
+    weights: &ConvWeights,
+    output: &mut [f32],
+    out_pixel_stride: usize,
+    epilogue: &Epilogue,
+) -> Result<()> {
+    params.validate()?;
+    check_len(OP, "input", params.input_len(), input.len())?;
+    epilogue.validate(OP, params.out_c)?;
+    let (m, k, n) = params.gemm_mkn();
+    if out_pixel_stride < n {
+        return invalid(format!("out_pixel_stride {out_pixel_stride} < out_c {n}"));
+    }
+    let needed = if m == 0 { 0 } else { (m - 1) * out_pixel_stride + n };
+    if output.len() < needed {
+        return check_len(OP, "output", needed, output.len());
+    }
+    let tier = tier.ensure_available()?;
+    match (params.algorithm(), weights) {
+        (ConvAlgorithm::Depthwise, ConvWeights::Depthwise(w)) => {
+            if out_pixel_stride != n {
+                return invalid(format!(
+                    "depthwise output must be contiguous (stride {out_pixel_stride} != {n})"
+                ));
+            }
+            depthwise::depthwise_conv2d_nhwc_with_tier(
+                tier,
+                params,
+                input,
+                w,
+                &mut output[..needed],
+                epilogue,
+            )
+        }
+        (ConvAlgorithm::Pointwise | ConvAlgorithm::Im2colGemm, ConvWeights::Gemm(b)) => {
+            if (b.k(), b.n()) != (k, n) {
+                return invalid(format!(
+                    "weights packed as {} x {}, convolution needs {k} x {n}",
+                    b.k(),
+                    b.n()
+                ));
+            }
+            if tier == Tier::Reference {
+                return reference_strided(
+                    params,
+                    input,
+                    &b.to_row_major(),
+                    output,
+                    out_pixel_stride,
+                    epilogue,
+                );
+            }
+            if params.algorithm() == ConvAlgorithm::Pointwise {
+                // (N·H·W, Cin) @ (Cin, Cout): the input is A as it is.
+                gemm::gemm_with_tier(
+                    tier,
+                    &MatrixA::new(input, m, k, k)?,
+                    b,
+                    output,
+                    out_pixel_stride,
+                    epilogue,
+                )
+            } else {
+                // (N·OH·OW, KH·KW·Cin) @ (KH·KW·Cin, Cout), patches packed on the fly.
+                gemm::gemm_with_tier(
+                    tier,
+                    &Im2col::new(params, input)?,
+                    b,
+                    output,
+                    out_pixel_stride,
+                    epilogue,
+                )
+            }
+        }
+        (alg, _) => invalid(format!(
+            "weights were prepared for another algorithm than {alg:?}"
+        )),
+    }
+}
+
+fn invalid(reason: String) -> Result<()> {
+    Err(KernelError::InvalidParams { op: OP, reason })
+}
+
+/// The reference convolution written through a pixel stride (via a contiguous temporary).
+fn reference_strided(
+    params: &Conv2dParams,
+    input: &[f32],
+    weights: &[f32],
+    output: &mut [f32],
+    stride: usize,
+    epilogue: &Epilogue,
+) -> Result<()> {
+    let mut tmp = vec![0.0; params.output_len()];
+    reference::conv2d_nhwc(params, input, weights, &mut tmp, epilogue)?;
+    for (dst, src) in output.chunks_mut(stride).zip(tmp.chunks_exact(params.out_c)) {
+        dst[..params.out_c].copy_from_slice(src);
+    }
+    Ok(())
+}
+
+/// The ndarray face of [`conv2d_nhwc`]: `input` is `(N, H, W, C)`, the result `(N, OH, OW, Cout)`.
+pub fn conv2d(
+    input: ArrayView4<f32>,
+    params: &Conv2dParams,
+    weights: &ConvWeights,
+    epilogue: &Epilogue,
+) -> Result<Array4<f32>> {
+    let want = (params.batch, params.in_h, params.in_w, params.in_c);
+    if input.dim() != want {
+        return Err(KernelError::InvalidParams {
+            op: OP,
+            reason: format!("input shape {:?} does not match params {want:?}", input.dim()),
+        });
+    }
+    params.validate()?;
+    let (oh, ow) = params.out_hw();
+    let input = input.as_standard_layout();
+    let mut out = Array4::<f32>::zeros((params.batch, oh, ow, params.out_c));
+    let out_slice = out.as_slice_mut().expect("fresh array is contiguous");
+    conv2d_nhwc(
+        params,
+        input.as_slice().expect("standard layout"),
+        weights,
+        out_slice,
+        params.out_c,
+        epilogue,
+    )?;
+    Ok(out)
+}

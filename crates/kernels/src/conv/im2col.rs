@@ -1,0 +1,90 @@
+//! im2col straight into GEMM panels: the A operand of a dense convolution, never materialised.
+//!
+//! ```text
+//! A[r][kk]  with  r  = (n·OH + oy)·OW + ox          one row per output pixel
+//!                 kk = (ky·KW + kx)·Cin + ci         one column per (tap, input channel)
+//! A[r][kk] = input[n][oy·SH + ky - pad_top][ox·SW + kx - pad_left][ci], or 0 in the padding
+//! ```
+//!
+//! The column order matches HWIO weights, so B is the weight tensor viewed as a
+//! `(KH·KW·Cin) x Cout` matrix. Materialising A for a 416x608 input would take ~290 MiB; packing
+//! one `MR x kc` micro-panel at a time needs 6 KiB. Within a tap the Cin values of a pixel are
+//! contiguous in NHWC, so each (row, tap) reads one slice (one bounds check) and writes it down
+//! the panel column with stride MR; a padded tap writes zeros.
+
+use crate::error::{check_len, Result};
+use crate::gemm::{PackA, MR};
+use crate::params::Conv2dParams;
+
+/// The im2col view of a dense convolution's input, as a GEMM A operand.
+#[derive(Debug, Clone, Copy)]
+pub struct Im2col<'a> {
+    params: Conv2dParams,
+    input: &'a [f32],
+    out_h: usize,
+    out_w: usize,
+}
+
+impl<'a> Im2col<'a> {
+    /// Wraps a contiguous NHWC `input` of the convolution `params` (validated here).
+    pub fn new(params: &Conv2dParams, input: &'a [f32]) -> Result<Im2col<'a>> {
+        params.validate()?;
+        check_len("im2col", "input", params.input_len(), input.len())?;
+        let (out_h, out_w) = params.out_hw();
+        Ok(Im2col {
+            params: *params,
+            input,
+            out_h,
+            out_w,
+        })
+    }
+
+    /// Input pixel origin of output row `r`: (image, top-left padded y, top-left padded x).
+    #[inline]
+    fn origin(&self, r: usize) -> (usize, usize, usize) {
+        let (n, rem) = (r / (self.out_h * self.out_w), r % (self.out_h * self.out_w));
+        let (oy, ox) = (rem / self.out_w, rem % self.out_w);
+        (n, oy * self.params.stride_h, ox * self.params.stride_w)
+    }
+}
+
+impl PackA for Im2col<'_> {
+    fn m(&self) -> usize {
+        self.params.batch * self.out_h * self.out_w
+    }
+
+    fn k(&self) -> usize {
+        self.params.kh * self.params.kw * self.params.in_c
+    }
+
+    fn pack_panel(&self, row0: usize, rows: usize, k0: usize, kc: usize, dst: &mut [f32]) {
+        let p = &self.params;
+        let cin = p.in_c;
+        if rows < MR {
+            dst.fill(0.0);
+        }
+        let origins: [(usize, usize, usize); MR] =
+            std::array::from_fn(|i| self.origin(row0 + i.min(rows - 1)));
+        // Walk k0..k0+kc one (tap, channel run) segment at a time.
+        let mut kk = k0;
+        while kk < k0 + kc {
+            let (tap, ci0) = (kk / cin, kk % cin);
+            let len = (cin - ci0).min(k0 + kc - kk);
+            let (ky, kx) = (tap / p.kw, tap % p.kw);
+            let col = &mut dst[(kk - k0) * MR..];
+            for (i, &(n, py, px)) in origins.iter().enumerate().take(rows) {
+                let iy = (py + ky).checked_sub(p.pad_top).filter(|&y| y < p.in_h);
+                let ix = (px + kx).checked_sub(p.pad_left).filter(|&x| x < p.in_w);
+                let column = col[i..].iter_mut().step_by(MR).take(len);
+                match (iy, ix) {
+                    (Some(iy), Some(ix)) => {
+                        let src = &self.input[((n * p.in_h + iy) * p.in_w + ix) * cin + ci0..][..len];
+                        column.zip(src).for_each(|(d, &s)| *d = s);
+                    }
+                    _ => column.for_each(|d| *d = 0.0),
+                }
+            }
+            kk += len;
+        }
+    }
+}
