@@ -28,13 +28,7 @@ pub(crate) const EXP_P: [f32; 6] = [
 /// `e^x` with a relative error of a few ulp for `x ∈ [-87.3, 88]`, exactly 0 below, NaN for NaN.
 #[inline(always)]
 pub fn exp_poly(x: f32) -> f32 {
-    let xc = if x > EXP_HI {
-        EXP_HI
-    } else if x < -EXP_HI {
-        -EXP_HI
-    } else {
-        x
-    };
+    let xc = x.clamp(-EXP_HI, EXP_HI); // NaN stays NaN
     let n = (xc * LOG2E).round_ties_even();
     let r = (xc - n * LN2_HI) - n * LN2_LO;
     let mut p = EXP_P[0];
