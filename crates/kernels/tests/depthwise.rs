@@ -264,6 +264,24 @@ fn channels_around_the_tile() {
 }
 
 #[test]
+fn column_blocks_with_channel_tail() {
+    // Wide channel counts make the fast paths split each row into blocks of 2..8 output columns
+    // (see `Geometry::ox_block`), so block edges cut through the interior and the border.
+    for c in [300, 260, 129] {
+        for (s, pads) in [
+            (1, [1, 1, 1, 1]),
+            (2, [1, 1, 1, 1]),
+            (1, [0, 1, 2, 0]),
+            (2, [0, 1, 0, 1]),
+        ] {
+            let p = Conv2dParams::depthwise(1, 7, 13, c, 3, s, 0)
+                .with_padding(pads[0], pads[1], pads[2], pads[3]);
+            check_all(&Problem::new(p, ALL_EPILOGUES, c as u64));
+        }
+    }
+}
+
+#[test]
 fn asymmetric_padding_and_other_kernels() {
     for (k, pads) in [
         (3, [0, 1, 0, 1]),

@@ -96,13 +96,18 @@ pub(crate) fn f32_dwconv_3x3_8c_portable<const S: usize, const ROWS: u8>(
             *row = &image[iy * row_len..][..row_len];
         }
     }
-    let mut c0 = 0;
-    while c0 + CHANNEL_TILE <= g.c {
-        sweep_tile::<S, ROWS, true>(g, &rows, w, ep, c0, CHANNEL_TILE, out_row);
-        c0 += CHANNEL_TILE;
-    }
-    if c0 < g.c {
-        sweep_tile::<S, ROWS, false>(g, &rows, w, ep, c0, g.c - c0, out_row);
+    // Loop 2: blocks of output columns (see `Geometry::ox_block`); loop 1: channel tiles;
+    // loop 0 (in `sweep_tile`): the columns of the block.
+    for ox_a in (0..g.out_w).step_by(g.ox_block()) {
+        let cols = (ox_a, (ox_a + g.ox_block()).min(g.out_w));
+        let mut c0 = 0;
+        while c0 + CHANNEL_TILE <= g.c {
+            sweep_tile::<S, ROWS, true>(g, &rows, w, ep, c0, CHANNEL_TILE, cols, out_row);
+            c0 += CHANNEL_TILE;
+        }
+        if c0 < g.c {
+            sweep_tile::<S, ROWS, false>(g, &rows, w, ep, c0, g.c - c0, cols, out_row);
+        }
     }
 }
 
@@ -167,7 +172,7 @@ impl TileEpilogue {
     }
 }
 
-/// One channel tile `c0..c0+cw` of one output row: weights once, then sweep `ox`.
+/// One channel tile `c0..c0+cw` of output columns `cols.0..cols.1`: weights once, then sweep.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn sweep_tile<const S: usize, const ROWS: u8, const FULL: bool>(
@@ -177,6 +182,7 @@ fn sweep_tile<const S: usize, const ROWS: u8, const FULL: bool>(
     ep: &Epilogue,
     c0: usize,
     cw: usize,
+    cols: (usize, usize),
     out_row: &mut [f32],
 ) {
     let c = g.c;
@@ -191,7 +197,8 @@ fn sweep_tile<const S: usize, const ROWS: u8, const FULL: bool>(
         out_row[ox * c + c0..][..cw].copy_from_slice(&tep.apply(acc)[..cw]);
     };
     let (lo, hi) = g.interior_ox();
-    for ox in (0..lo).chain(hi..g.out_w) {
+    let (lo, hi) = (lo.clamp(cols.0, cols.1), hi.clamp(cols.0, cols.1)); // interior ∩ block
+    for ox in (cols.0..lo).chain(hi..cols.1) {
         store(
             out_row,
             ox,

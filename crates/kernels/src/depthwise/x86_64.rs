@@ -145,15 +145,22 @@ unsafe fn dwconv_3x3<const S: usize, const ROWS: u8>(
         }
     }
     let full = _mm256_set1_epi32(-1);
-    let mut c0 = 0;
-    while c0 + CHANNEL_TILE <= g.c {
-        sweep_tile::<S, ROWS, false>(g, &rows, w.as_ptr(), ep, c0, full, out_row.as_mut_ptr());
-        c0 += CHANNEL_TILE;
-    }
-    if c0 < g.c {
-        let lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-        let mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((g.c - c0) as i32), lane); // lane < tail
-        sweep_tile::<S, ROWS, true>(g, &rows, w.as_ptr(), ep, c0, mask, out_row.as_mut_ptr());
+    let lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    let tail = _mm256_cmpgt_epi32(_mm256_set1_epi32((g.c % CHANNEL_TILE) as i32), lane); // lane < c % 8
+    let (w, out) = (w.as_ptr(), out_row.as_mut_ptr());
+    let block = g.ox_block();
+    // Loop 2: blocks of output columns whose input window stays in L1 across the channel tiles.
+    for ox_a in (0..g.out_w).step_by(block) {
+        let cols = (ox_a, (ox_a + block).min(g.out_w));
+        // Loop 1: channel tiles; the last one masked. Loop 0 (in `sweep_tile`): the columns.
+        let mut c0 = 0;
+        while c0 + CHANNEL_TILE <= g.c {
+            sweep_tile::<S, ROWS, false>(g, &rows, w, ep, c0, full, cols, out);
+            c0 += CHANNEL_TILE;
+        }
+        if c0 < g.c {
+            sweep_tile::<S, ROWS, true>(g, &rows, w, ep, c0, tail, cols, out);
+        }
     }
 }
 
@@ -239,7 +246,8 @@ impl TileEpilogue {
     }
 }
 
-/// One channel tile `c0..c0+8` (masked) of one output row: taps once, then sweep `ox`.
+/// One channel tile `c0..c0+8` (masked) of output columns `cols.0..cols.1` of one row: taps
+/// once, then sweep `ox`.
 ///
 /// # Safety
 /// AVX2+FMA; `rows[ky]` points at input row `oy·S + ky - PT` for each bit of `ROWS`; `w` holds
@@ -253,6 +261,7 @@ unsafe fn sweep_tile<const S: usize, const ROWS: u8, const MASKED: bool>(
     ep: &Epilogue,
     c0: usize,
     mask: __m256i,
+    cols: (usize, usize),
     out: *mut f32,
 ) {
     let c = g.c;
@@ -264,7 +273,8 @@ unsafe fn sweep_tile<const S: usize, const ROWS: u8, const MASKED: bool>(
     }
     let tep = TileEpilogue::new::<MASKED>(ep, c0, mask);
     let (lo, hi) = g.interior_ox();
-    for ox in (0..lo).chain(hi..g.out_w) {
+    let (lo, hi) = (lo.clamp(cols.0, cols.1), hi.clamp(cols.0, cols.1)); // interior ∩ block
+    for ox in (cols.0..lo).chain(hi..cols.1) {
         let acc = border_pixel::<S, ROWS, MASKED>(g, rows, &taps, ox, c0, mask);
         tep.store::<MASKED>(out.add(ox * c + c0), acc, mask);
     }
@@ -272,21 +282,36 @@ unsafe fn sweep_tile<const S: usize, const ROWS: u8, const MASKED: bool>(
     let mut ox = lo;
     while ox + 2 <= hi {
         let ix = ox * S - g.pad_left;
-        let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
-        for (ky, &row) in rows.iter().enumerate() {
-            if ROWS & (1 << ky) == 0 {
-                continue;
-            }
-            let p = row.add(ix * c + c0);
-            let mut x = [_mm256_setzero_ps(); 5]; // input columns ix..ix+S+3
-            for (j, xj) in x.iter_mut().enumerate().take(S + 3) {
-                *xj = load::<MASKED>(p.add(j * c), mask);
-            }
-            for kx in 0..3 {
-                acc0 = _mm256_fmadd_ps(x[kx], taps[ky * 3 + kx], acc0);
-                acc1 = _mm256_fmadd_ps(x[S + kx], taps[ky * 3 + kx], acc1);
-            }
+        let mut acc = [_mm256_setzero_ps(); 2];
+        // Written out per tap row (not a loop) so `taps` indices are constants: registers.
+        if ROWS & 0b001 != 0 {
+            pair_row::<S, MASKED>(
+                rows[0].add(ix * c + c0),
+                c,
+                mask,
+                [taps[0], taps[1], taps[2]],
+                &mut acc,
+            );
         }
+        if ROWS & 0b010 != 0 {
+            pair_row::<S, MASKED>(
+                rows[1].add(ix * c + c0),
+                c,
+                mask,
+                [taps[3], taps[4], taps[5]],
+                &mut acc,
+            );
+        }
+        if ROWS & 0b100 != 0 {
+            pair_row::<S, MASKED>(
+                rows[2].add(ix * c + c0),
+                c,
+                mask,
+                [taps[6], taps[7], taps[8]],
+                &mut acc,
+            );
+        }
+        let [acc0, acc1] = acc;
         tep.store::<MASKED>(out.add(ox * c + c0), acc0, mask);
         tep.store::<MASKED>(out.add((ox + 1) * c + c0), acc1, mask);
         ox += 2;
@@ -294,6 +319,38 @@ unsafe fn sweep_tile<const S: usize, const ROWS: u8, const MASKED: bool>(
     if ox < hi {
         let acc = border_pixel::<S, ROWS, MASKED>(g, rows, &taps, ox, c0, mask);
         tep.store::<MASKED>(out.add(ox * c + c0), acc, mask);
+    }
+}
+
+/// One tap row of an interior pair: outputs `ox` and `ox + 1` read input columns
+/// `ix..ix+3` and `ix+S..ix+S+3`, so `S + 3` loads serve 6 FMAs.
+///
+/// # Safety
+/// AVX2+FMA; the `S + 3` pixels (8 or masked lanes each) at `p`, `p + c`, ... are readable.
+#[inline(always)]
+unsafe fn pair_row<const S: usize, const MASKED: bool>(
+    p: *const f32,
+    c: usize,
+    mask: __m256i,
+    t: [__m256; 3],
+    acc: &mut [__m256; 2],
+) {
+    let x0 = load::<MASKED>(p, mask);
+    let x1 = load::<MASKED>(p.add(c), mask);
+    let x2 = load::<MASKED>(p.add(2 * c), mask);
+    let x3 = load::<MASKED>(p.add(3 * c), mask);
+    acc[0] = _mm256_fmadd_ps(x0, t[0], acc[0]);
+    acc[0] = _mm256_fmadd_ps(x1, t[1], acc[0]);
+    acc[0] = _mm256_fmadd_ps(x2, t[2], acc[0]);
+    if S == 1 {
+        acc[1] = _mm256_fmadd_ps(x1, t[0], acc[1]);
+        acc[1] = _mm256_fmadd_ps(x2, t[1], acc[1]);
+        acc[1] = _mm256_fmadd_ps(x3, t[2], acc[1]);
+    } else {
+        let x4 = load::<MASKED>(p.add(4 * c), mask);
+        acc[1] = _mm256_fmadd_ps(x2, t[0], acc[1]);
+        acc[1] = _mm256_fmadd_ps(x3, t[1], acc[1]);
+        acc[1] = _mm256_fmadd_ps(x4, t[2], acc[1]);
     }
 }
 
@@ -311,19 +368,37 @@ unsafe fn border_pixel<const S: usize, const ROWS: u8, const MASKED: bool>(
     mask: __m256i,
 ) -> __m256 {
     let mut acc = _mm256_setzero_ps();
-    for (ky, &row) in rows.iter().enumerate() {
-        if ROWS & (1 << ky) == 0 {
-            continue;
-        }
-        for kx in 0..3 {
-            let ix = (ox * S + kx).wrapping_sub(g.pad_left); // wraps to huge when in the padding
-            if ix < g.in_w {
-                acc = _mm256_fmadd_ps(
-                    load::<MASKED>(row.add(ix * g.c + c0), mask),
-                    taps[ky * 3 + kx],
-                    acc,
-                );
-            }
+    let left = ox * S; // padded column of tap kx = 0
+    if ROWS & 0b001 != 0 {
+        acc = border_row::<MASKED>(g, rows[0], [taps[0], taps[1], taps[2]], left, c0, mask, acc);
+    }
+    if ROWS & 0b010 != 0 {
+        acc = border_row::<MASKED>(g, rows[1], [taps[3], taps[4], taps[5]], left, c0, mask, acc);
+    }
+    if ROWS & 0b100 != 0 {
+        acc = border_row::<MASKED>(g, rows[2], [taps[6], taps[7], taps[8]], left, c0, mask, acc);
+    }
+    acc
+}
+
+/// One tap row of a border pixel: columns in the padding are skipped.
+///
+/// # Safety
+/// As [`sweep_tile`], `row` being one of the existing input rows.
+#[inline(always)]
+unsafe fn border_row<const MASKED: bool>(
+    g: &Geometry,
+    row: *const f32,
+    t: [__m256; 3],
+    left: usize,
+    c0: usize,
+    mask: __m256i,
+    mut acc: __m256,
+) -> __m256 {
+    for (kx, tap) in t.into_iter().enumerate() {
+        let ix = (left + kx).wrapping_sub(g.pad_left); // wraps to huge when in the padding
+        if ix < g.in_w {
+            acc = _mm256_fmadd_ps(load::<MASKED>(row.add(ix * g.c + c0), mask), tap, acc);
         }
     }
     acc
