@@ -503,3 +503,20 @@ fn ndarray_wrapper_matches_slices() {
     let bad = Array3::<f32>::zeros((3, 3, 10));
     assert!(depthwise_conv2d(x.view(), bad.view(), (1, 1), [1; 4], &Epilogue::IDENTITY).is_err());
 }
+
+#[test]
+fn empty_batch_and_all_padding_inputs() {
+    let bias = [0.5, -2.0, 7.0];
+    let ep = Epilogue::bias_act(&bias, Activation::Relu6);
+    for tier in Tier::available() {
+        // batch 0: nothing to read or write, and that is not an error.
+        let p = Conv2dParams::depthwise(0, 5, 5, 3, 3, 1, 1);
+        depthwise_conv2d_nhwc_with_tier(tier, &p, &[], &[0.0; 27], &mut [], &ep).unwrap();
+        // A 0x0 image with padding 2: every window is all padding, so out = act(bias).
+        let p = Conv2dParams::depthwise(1, 0, 0, 3, 3, 1, 2);
+        let mut out = vec![f32::NAN; p.output_len()];
+        assert_eq!(out.len(), 2 * 2 * 3);
+        depthwise_conv2d_nhwc_with_tier(tier, &p, &[], &[1.0; 27], &mut out, &ep).unwrap();
+        assert_eq!(out, [0.5, 0.0, 6.0].repeat(4), "{tier}");
+    }
+}

@@ -31,28 +31,45 @@
 //!    channels, into the output row itself. The compiler vectorises it; no SIMD code needed.
 //!    This is the fallback for every kernel size other than 3x3.
 //! 3. `portable::f32_dwconv_3x3_8c_portable`: the 3x3 special case the way the fast path does
-//!    it, in plain Rust: per output row and per tile of [`CHANNEL_TILE`] channels, load the 9
-//!    tap vectors once, then sweep along the row. Pixels whose window lies fully inside the
-//!    input take an unrolled *interior* path (two outputs per step, sharing input loads); the
-//!    1-pixel frame takes a *border* path that checks each column. Rows whose window crosses the
-//!    top or bottom edge are separate monomorphised instances (a const row mask), so the
-//!    padding costs no branch inside the sweep.
+//!    it, in plain Rust on `[f32; 8]` tiles (the loop nest below). Pixels whose window lies
+//!    fully inside the input take an unrolled *interior* path (two outputs per step, sharing
+//!    input loads); the 1-pixel frame takes a *border* path that checks each column. Rows whose
+//!    window crosses the top or bottom edge are separate monomorphised instances (a const row
+//!    mask), so the padding costs no branch inside the sweep.
 //! 4. `x86_64.rs`: the same schedule with AVX2+FMA intrinsics — `f32_dwconv_3x3s1_8c_fma` and
-//!    `f32_dwconv_3x3s2_8c_fma`. The 9 weight vectors stay in `ymm` registers for a whole row
-//!    sweep; the channel tail (`c % 8`) uses `_mm256_maskload_ps` / `_mm256_maskstore_ps`.
+//!    `f32_dwconv_3x3s2_8c_fma`. The 9 tap vectors stay in `ymm` registers while a block of
+//!    output columns is swept; the channel tail (`c % 8`) uses `_mm256_maskload_ps` /
+//!    `_mm256_maskstore_ps`.
 //! 5. Threads: [`depthwise_conv2d_nhwc_with_tier`] splits the `batch·out_h` output rows
 //!    (independent, each written by one task) with rayon's `par_chunks_mut`, so the output is
 //!    bit-identical for any thread count. Run inside your own `ThreadPool::install` to pick it.
 //!
-//! ```text
-//!   one output row, one channel tile (8 lanes), stride 1, interior step of two pixels:
+//! The benchmark runs rungs 1, 3/4 and 5 side by side (`reference/`, `portable/`, `ours/`,
+//! `ours_2t/`); the tests check every rung against rung 1 (rung 2 through the kernel sizes,
+//! strides and paddings the 3x3 path does not take).
 //!
-//!   input rows iy..iy+2      x0   x1   x2   x3        (each x = 8 channels of one pixel)
-//!                            │╲   │╲   │    │
-//!   acc0 = Σ x[kx]   ·w[ky][kx]   kx = 0..3
-//!   acc1 = Σ x[kx+1] ·w[ky][kx]   (x1, x2 shared: 4 loads per row for 2 outputs)
-//!   registers: 9 taps w[ky][kx] + 2 accumulators + 4 inputs + epilogue constants
+//! # The loop nest of the 3x3 fast paths
+//!
+//! ```text
+//! loop 3 (rayon)  output rows r = n·out_h + oy              independent: one task writes each
+//! loop 2          blocks of `ox_block()` output columns      their 3 input rows stay in L1
+//! loop 1          channel tiles c0 = 0, 8, 16, ... (last masked)   load 9 tap vectors w[ky][kx]
+//! loop 0          the block's columns: border pixels, then interior pairs
+//!
+//!   interior pair, stride 1, one tap row ky (x = 8 channels of one input pixel):
+//!
+//!       x0   x1   x2   x3            acc0 += x0·w[ky][0] + x1·w[ky][1] + x2·w[ky][2]
+//!                                    acc1 += x1·w[ky][0] + x2·w[ky][1] + x3·w[ky][2]
+//!   4 loads, 6 FMAs (stride 2: 5 loads x0..x4, acc1 uses x2..x4)
+//!   registers: 9 taps + 2 accumulators + S+3 inputs + epilogue constants
 //! ```
+//!
+//! Loop order was measured, not guessed: sweeping whole rows per channel tile (taps loaded once
+//! per row) and blocking the columns perform alike for 32..256 channels, but at 512 channels
+//! the pixel stride is 2 KiB, a row sweep maps every load to the same two L1 sets, and the
+//! blocked order is 2x faster. Storing raw sums and applying the epilogue in a second pass
+//! frees 4 registers and wins ~20% when everything is in L1, but loses on the L2-resident
+//! layers, so the epilogue stays fused into the store.
 //!
 //! Padded taps: XNNPACK points them at a shared zero row through an indirection buffer; here
 //! the driver computes which of the 3 input rows exist (a mask, known per output row) and

@@ -1,15 +1,16 @@
 //! AVX2+FMA depthwise convolution: `f32_dwconv_3x3s1_8c_fma` and `f32_dwconv_3x3s2_8c_fma`.
 //!
-//! The schedule of `portable::f32_dwconv_3x3_8c_portable` on `ymm` registers. For one output
-//! row and one tile of 8 channels:
+//! The schedule of `portable::f32_dwconv_3x3_8c_portable` (the loop nest in the module docs)
+//! on `ymm` registers. For one output row, one block of output columns and one tile of 8
+//! channels:
 //!
 //! ```text
-//!   taps  w[ky][kx]  9 ymm, loaded once per (row, tile)     ── stay in registers for the sweep
-//!   frame            ox < lo or ox >= hi: column-checked taps (1 pixel each side for pad 1)
-//!   interior         ox in lo..hi, 2 outputs per step:
-//!                      per tap row: load S+3 pixels x[0..S+3] (8 channels each)
-//!                      acc0 += x[kx]·w[ky][kx],  acc1 += x[S+kx]·w[ky][kx]   (18 FMAs)
-//!   store            acc·scale + bias, clamp, post affine — then one 32-byte store
+//!   taps      w[ky][kx]  9 ymm, loaded once per (row, block, tile)  — registers for the sweep
+//!   frame     columns outside lo..hi: column-checked taps (1 pixel each side for pad 1)
+//!   interior  columns in lo..hi, 2 outputs per step:
+//!               per tap row: load S+3 pixels x[0..S+3] (8 channels each)
+//!               acc0 += x[kx]·w[ky][kx],  acc1 += x[S+kx]·w[ky][kx]   (18 FMAs in all)
+//!   store     acc·scale + bias, clamp, post affine — then one 32-byte store
 //! ```
 //!
 //! Channels `c % 8` at the end of the pixel take the same code with `_mm256_maskload_ps` /
