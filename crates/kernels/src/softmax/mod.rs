@@ -12,11 +12,12 @@
 //! the sum is ≥ 1. The tiers:
 //!
 //! - `Reference`: the three loops above with `f32::exp`;
-//! - `Portable`: rows in blocks of about [`BLOCK`] floats; per row the max is subtracted, then
-//!   one branch-free polynomial `exp` runs over the whole block (so it vectorises even when
-//!   `C` is 2 or 3), then per row the sum and the division;
-//! - `Avx2`: the same block structure with an 8-lane Cephes-style `exp` (see `x86_64.rs`) when
-//!   `C < 8`; when `C ≥ 8`, each row is vectorised across channels (vector max, exp, sum).
+//! - `Portable`: a branch-free polynomial `exp`; for `C < 8`, rows are transposed in groups of
+//!   8 (`t[channel][row]`) so max, exp, sum and division run across 8 rows at once, which is
+//!   what vectorises when `C` is 2 or 3; for `C ≥ 8`, row by row;
+//! - `Avx2`: the same with an 8-lane Cephes-style `exp` (see `x86_64.rs`): one vector per
+//!   channel of a group of 8 rows when `C < 8`; when `C ≥ 8`, each row vectorised across its
+//!   channels, the `C % 8` tail through masked loads and stores.
 //!
 //! Rows are independent and rayon splits over fixed blocks of whole rows, so results are
 //! bit-identical for any thread count.
@@ -36,16 +37,15 @@ const OP: &str = "softmax_channels";
 /// Floats per rayon task, rounded down to whole rows (at least one row).
 pub const PAR_CHUNK: usize = 16 * 1024;
 
-/// Floats per block of rows in the small-`C` paths (rounded down to whole rows, at least one):
-/// small enough to stay in L1 between the three passes over it.
-pub const BLOCK: usize = 512;
+pub use portable::{GROUP, SMALL_C};
 
 /// The name of the kernel a tier runs for `c` channels.
 pub fn kernel_name(tier: Tier, c: usize) -> &'static str {
     match tier {
         Tier::Reference => "f32_softmax_libm_reference",
-        Tier::Portable => "f32_softmax_rowblock_polyexp_portable",
-        Tier::Avx2 if c < 8 => "f32_softmax_rowblock_8x_avx2",
+        Tier::Portable if c < SMALL_C => "f32_softmax_8rows_polyexp_portable",
+        Tier::Portable => "f32_softmax_row_polyexp_portable",
+        Tier::Avx2 if c < SMALL_C => "f32_softmax_8rows_avx2",
         Tier::Avx2 => "f32_softmax_row_8c_avx2",
     }
 }

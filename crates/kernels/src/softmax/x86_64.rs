@@ -20,14 +20,22 @@
 //!
 //! # The softmax
 //!
-//! `C < 8`: rows in blocks (see `portable.rs`): per-row max subtraction, then [`exp8`] over
-//! the flat block, the `len % 8` tail padded into one vector with `-inf` (the frame), then
-//! per-row sums and divisions. `C ≥ 8`: per row, vector max, vector `exp` stored in place
-//! with a running vector sum, vector division; the `C % 8` tail of the row goes through the
-//! same padded vector, so each element sees the same arithmetic whatever its position.
+//! `C < 8` (the model's 2-class heads): 8 rows at a time are transposed into `t[channel][row]`
+//! (see `portable.rs`), so each channel is one vector across 8 rows:
+//!
+//! ```text
+//!            row 0  row 1 ...  row 7
+//! t[0] = [  x00    x10   ...  x70 ]     m = max_j t[j]          (lane-wise)
+//! t[1] = [  x01    x11   ...  x71 ]     t[j] = exp8(t[j] − m)
+//!  ...                                  s = Σ_j t[j];  t[j] /= s
+//! ```
+//!
+//! `C ≥ 8`: each row is vectorised across its channels (vector max, `exp8` stored in place
+//! with a running vector sum, vector division). The `C % 8` tail is the frame: one masked
+//! load (missing lanes read as `-inf` for the max, masked out of the sum) and one masked
+//! store, so tail elements get exactly the arithmetic of body elements.
 
-use super::portable::{EXP_CUTOFF, EXP_HI, EXP_P, LN2_HI, LN2_LO, LOG2E};
-use super::BLOCK;
+use super::portable::{EXP_CUTOFF, EXP_HI, EXP_P, GROUP, LN2_HI, LN2_LO, LOG2E, SMALL_C};
 use crate::error::Result;
 use crate::tier::Tier;
 use core::arch::x86_64::*;
@@ -78,10 +86,15 @@ unsafe fn exp_inplace_fma(x: *mut f32, n: usize) {
 /// The CPU must support AVX2 and FMA; `x` valid for `len` reads and writes, `len % c == 0`.
 #[target_feature(enable = "avx2,fma")]
 unsafe fn softmax_rows_fma(x: *mut f32, len: usize, c: usize) {
-    // SAFETY: forwarded from this function's contract.
+    // SAFETY: groups and rows partition `[0, len)`; forwarded from this function's contract.
     unsafe {
-        if c < LANES {
-            softmax_row_blocks(x, len, c)
+        if c < SMALL_C {
+            let mut start = 0;
+            while start < len {
+                let rows = GROUP.min((len - start) / c);
+                softmax_group(x.add(start), rows, c);
+                start += rows * c;
+            }
         } else {
             for r in 0..len / c {
                 softmax_row_wide(x.add(r * c), c);
@@ -90,65 +103,92 @@ unsafe fn softmax_rows_fma(x: *mut f32, len: usize, c: usize) {
     }
 }
 
-/// `C < 8`: blocks of rows, scalar max/sum per row, vector `exp` over the flat block.
+/// `C < 8`: `rows <= 8` rows transposed into one vector per channel.
 ///
 /// # Safety
-/// AVX2+FMA; `x` valid for `len` reads and writes, `len % c == 0`; inlined into the wrapper.
+/// AVX2+FMA; `x` valid for `rows · c` reads and writes, `c < 8`; inlined into the wrapper.
 #[inline(always)]
-unsafe fn softmax_row_blocks(x: *mut f32, len: usize, c: usize) {
-    let block = (BLOCK / c).max(1) * c;
-    let mut start = 0;
-    // SAFETY: every access is `x + i` with `i < len` (blocks end at `min(start + block, len)`).
+#[allow(clippy::needless_range_loop)] // the transposes read clearest with both indices
+unsafe fn softmax_group(x: *mut f32, rows: usize, c: usize) {
+    // absent rows stay 0 (finite) and are never written back
+    let mut t = [[0.0f32; GROUP]; SMALL_C - 1];
+    // SAFETY: scalar accesses are `x + k·c + j` with `k < rows`, `j < c`; vector accesses are
+    // the 8 floats of `t[j]`, `j < c < 8`.
     unsafe {
-        while start < len {
-            let n = block.min(len - start);
-            let b = x.add(start);
-            for r in 0..n / c {
-                let row = b.add(r * c);
-                let mut m = f32::NEG_INFINITY;
-                for j in 0..c {
-                    m = m.max(*row.add(j));
-                }
-                for j in 0..c {
-                    *row.add(j) -= m;
-                }
+        for k in 0..rows {
+            for j in 0..c {
+                t[j][k] = *x.add(k * c + j);
             }
-            exp_inplace(b, n);
-            for r in 0..n / c {
-                let row = b.add(r * c);
-                let mut sum = 0.0f32;
-                for j in 0..c {
-                    sum += *row.add(j);
-                }
-                for j in 0..c {
-                    *row.add(j) /= sum;
-                }
+        }
+        let mut m = _mm256_loadu_ps(t[0].as_ptr());
+        for tj in &t[1..c] {
+            m = _mm256_max_ps(m, _mm256_loadu_ps(tj.as_ptr()));
+        }
+        let mut s = _mm256_setzero_ps();
+        for tj in &mut t[..c] {
+            let e = exp8(_mm256_sub_ps(_mm256_loadu_ps(tj.as_ptr()), m));
+            _mm256_storeu_ps(tj.as_mut_ptr(), e);
+            s = _mm256_add_ps(s, e);
+        }
+        for tj in &mut t[..c] {
+            _mm256_storeu_ps(tj.as_mut_ptr(), _mm256_div_ps(_mm256_loadu_ps(tj.as_ptr()), s));
+        }
+        for k in 0..rows {
+            for j in 0..c {
+                *x.add(k * c + j) = t[j][k];
             }
-            start += n;
         }
     }
 }
 
-/// `C ≥ 8`: one row vectorised across its channels.
+/// `[-1; 8]` then `[0; 8]`: `loadu(MASKS[8 - n..])` enables the first `n` lanes.
+static MASKS: [i32; 16] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0];
+
+/// Lane mask enabling the first `n <= 8` lanes.
+///
+/// # Safety
+/// AVX; `n <= 8`.
+#[inline(always)]
+unsafe fn first_lanes(n: usize) -> __m256i {
+    // SAFETY: `8 - n + 8 <= 16`: the load stays inside `MASKS`.
+    unsafe { _mm256_loadu_si256(MASKS.as_ptr().add(LANES - n) as *const __m256i) }
+}
+
+/// The first lanes of `p` enabled by `mask`, the others `-inf`.
+///
+/// # Safety
+/// AVX2; `p` valid for reading the lanes `mask` enables.
+#[inline(always)]
+unsafe fn load_tail(p: *const f32, mask: __m256i) -> __m256 {
+    // SAFETY: the masked load reads only enabled lanes (the caller's contract).
+    unsafe {
+        _mm256_blendv_ps(
+            _mm256_set1_ps(f32::NEG_INFINITY),
+            _mm256_maskload_ps(p, mask),
+            _mm256_castsi256_ps(mask),
+        )
+    }
+}
+
+/// `C ≥ 8`: one row vectorised across its channels, the tail by masked loads/stores.
 ///
 /// # Safety
 /// AVX2+FMA; `row` valid for `c` reads and writes, `c >= 8`; inlined into the wrapper.
 #[inline(always)]
 unsafe fn softmax_row_wide(row: *mut f32, c: usize) {
     let body = c / LANES * LANES;
-    // SAFETY: vector accesses cover `[j, j+8)` with `j + 8 <= body <= c`, scalar ones `j < c`.
+    let tail = c - body;
+    // SAFETY: full vectors cover `[j, j+8)` with `j + 8 <= body <= c`; the masked accesses at
+    // `body` touch only its first `tail = c − body` floats.
     unsafe {
-        let mut vmax = _mm256_loadu_ps(row);
-        let mut j = LANES;
+        let mask = first_lanes(tail);
+        let mut vmax = load_tail(row.add(body), mask);
+        let mut j = 0;
         while j < body {
             vmax = _mm256_max_ps(vmax, _mm256_loadu_ps(row.add(j)));
             j += LANES;
         }
-        let mut m = hmax(vmax);
-        for j in body..c {
-            m = m.max(*row.add(j));
-        }
-        let vm = _mm256_set1_ps(m);
+        let vm = _mm256_set1_ps(hmax(vmax));
         let mut vsum = _mm256_setzero_ps();
         j = 0;
         while j < body {
@@ -157,61 +197,37 @@ unsafe fn softmax_row_wide(row: *mut f32, c: usize) {
             vsum = _mm256_add_ps(vsum, e);
             j += LANES;
         }
-        let mut sum = hsum(vsum);
-        for k in body..c {
-            *row.add(k) -= m;
-        }
-        exp_tail(row.add(body), c - body);
-        for k in body..c {
-            sum += *row.add(k);
-        }
-        let vs = _mm256_set1_ps(sum);
+        // tail: -inf lanes give e = 0, so they add nothing
+        let e = exp8(_mm256_sub_ps(load_tail(row.add(body), mask), vm));
+        _mm256_maskstore_ps(row.add(body), mask, e);
+        let vs = _mm256_set1_ps(hsum(_mm256_add_ps(vsum, e)));
         j = 0;
         while j < body {
             _mm256_storeu_ps(row.add(j), _mm256_div_ps(_mm256_loadu_ps(row.add(j)), vs));
             j += LANES;
         }
-        for k in body..c {
-            *row.add(k) /= sum;
-        }
+        let q = _mm256_div_ps(_mm256_maskload_ps(row.add(body), mask), vs);
+        _mm256_maskstore_ps(row.add(body), mask, q);
     }
 }
 
-/// `x[i] = e^{x[i]}` for `i < n`: full vectors, then the padded tail.
+/// `x[i] = e^{x[i]}` for `i < n`: full vectors, then one masked vector for the tail.
 ///
 /// # Safety
 /// AVX2+FMA; `x` valid for `n` reads and writes.
 #[inline(always)]
 unsafe fn exp_inplace(x: *mut f32, n: usize) {
     let body = n / LANES * LANES;
-    // SAFETY: vector accesses cover `[i, i+8)` with `i + 8 <= body <= n`; the tail call gets
-    // the remaining `n - body < 8` floats.
+    // SAFETY: vector accesses cover `[i, i+8)` with `i + 8 <= body <= n`; the masked ones
+    // touch only the `n − body < 8` floats after `body`.
     unsafe {
         let mut i = 0;
         while i < body {
             _mm256_storeu_ps(x.add(i), exp8(_mm256_loadu_ps(x.add(i))));
             i += LANES;
         }
-        exp_tail(x.add(body), n - body);
-    }
-}
-
-/// The frame for `n < 8` leftover floats: copied into a `-inf`-padded vector, one [`exp8`],
-/// copied back, so tail elements get exactly the arithmetic of body elements.
-///
-/// # Safety
-/// AVX2+FMA; `x` valid for `n <= 8` reads and writes.
-#[inline(always)]
-unsafe fn exp_tail(x: *mut f32, n: usize) {
-    if n == 0 {
-        return;
-    }
-    let mut buf = [f32::NEG_INFINITY; LANES];
-    // SAFETY: `n <= 8` floats are copied each way between `x` and the local `buf`.
-    unsafe {
-        core::ptr::copy_nonoverlapping(x, buf.as_mut_ptr(), n);
-        _mm256_storeu_ps(buf.as_mut_ptr(), exp8(_mm256_loadu_ps(buf.as_ptr())));
-        core::ptr::copy_nonoverlapping(buf.as_ptr(), x, n);
+        let mask = first_lanes(n - body);
+        _mm256_maskstore_ps(x.add(body), mask, exp8(_mm256_maskload_ps(x.add(body), mask)));
     }
 }
 
