@@ -5,7 +5,9 @@
 //! `2·M·K·N` elements, so criterion's "elem/s" reads as FLOP/s.
 //!
 //! - group `gemm`: everything on 1 thread (ours inside a 1-thread rayon pool, the gemm crate
-//!   with `Parallelism::None`); the naive reference only on the cheap pointwise shapes.
+//!   with `Parallelism::None`), with the rungs of our ladder: `reference` (naive) and
+//!   `loop_reordered` only on the cheap pointwise shapes, `portable` (blocked, no intrinsics) and
+//!   `ours` (the AVX2 tier when the CPU has it) everywhere.
 //! - group `gemm_2t`: 2 threads (ours in a 2-thread pool, the gemm crate `Parallelism::Rayon(2)`).
 //!   matrixmultiply is left out: its `threading` feature is off in this workspace, and turning
 //!   it on would also change the ndarray `dot` every other crate links.
@@ -118,7 +120,32 @@ fn bench_group(cr: &mut Criterion, group: &str, threads: usize) {
             g.bench_function(BenchmarkId::new("gemm_crate", &id), |bch| {
                 bch.iter(|| gemm_crate(m, k, n, &a, &b, &mut c, gemm::Parallelism::None))
             });
+            g.bench_function(BenchmarkId::new("portable", &id), |bch| {
+                bch.iter(|| {
+                    pool.install(|| {
+                        ours::gemm_with_tier(Tier::Portable, &ma, &packed, &mut c, n, &Epilogue::IDENTITY)
+                            .expect("gemm")
+                    })
+                })
+            });
             if k <= 512 {
+                g.bench_function(BenchmarkId::new("loop_reordered", &id), |bch| {
+                    bch.iter(|| {
+                        ours::reference::gemm_loop_reordered(
+                            m,
+                            k,
+                            n,
+                            &a,
+                            k,
+                            &b,
+                            n,
+                            &mut c,
+                            n,
+                            &Epilogue::IDENTITY,
+                        )
+                        .expect("loop_reordered")
+                    })
+                });
                 g.bench_function(BenchmarkId::new("reference", &id), |bch| {
                     bch.iter(|| {
                         ours::reference::gemm_reference(m, k, n, &a, k, &b, n, &mut c, n, &Epilogue::IDENTITY)

@@ -36,7 +36,7 @@
 //!
 //! # Scratch memory
 //!
-//! The packed A block (at most `MC x KC` floats, 144 KiB) lives in a thread-local `Vec` that
+//! The packed A block (at most `MC x KC` floats, 150 KiB) lives in a thread-local `Vec` that
 //! grows once per thread and is reused by every later call: no allocation on the hot path and
 //! no workspace argument to thread through the callers.
 
@@ -58,10 +58,11 @@ use ndarray::{Array2, ArrayView2};
 pub const MR: usize = 6;
 /// Columns of the register tile (columns of B per packed panel); two 8-lane AVX vectors.
 pub const NR: usize = 16;
-/// Depth of one K block: a `KC x NR` sliver of B (16 KiB) stays in L1.
-pub const KC: usize = 256;
-/// Rows of one M block: a packed `MC x KC` block of A (144 KiB) stays in L2.
-pub const MC: usize = 144;
+/// Depth of one K block: a `KC x NR` sliver of B (20 KiB) and an `MR x KC` panel of A (7.5 KiB)
+/// stay in the 32 KiB L1. The K blocks are balanced (`k = 1152` runs as 4 x 288), see `frame.rs`.
+pub const KC: usize = 320;
+/// Rows of one M block (a multiple of MR): a packed `MC x KC` block of A (150 KiB) stays in L2.
+pub const MC: usize = 120;
 /// Columns of one N block. B is packed ahead of time, so this only bounds the slab of B that is
 /// streamed from L3 per K block; our layers have n <= 512, i.e. one block.
 pub const NC: usize = 2048;
