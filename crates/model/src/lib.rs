@@ -1,1 +1,46 @@
-//! (being written)
+//! # mobilenet-unet
+//!
+//! MobileNet-UNet semantic segmentation in pure Rust: the seed's Keras model (a MobileNet v1
+//! encoder of depthwise separable convolutions and a UNet decoder) run by the hand-written
+//! kernels of `mobilenet-unet-kernels`.
+//!
+//! - [`Config`] and [`Architecture`]: the network as data — shapes, parameter counts equal to
+//!   Keras's `count_params()`, MACs.
+//! - [`Weights`]: safetensors files with Keras's tensor names, validated against the
+//!   architecture (every problem named).
+//! - [`Model`]: BatchNorm folded and weights packed once at load, activation memory planned per
+//!   input size and reused, `Send + Sync`, a private thread pool if you want one.
+//!
+//! ```
+//! use mobilenet_unet::{Architecture, Config};
+//! let arch = Architecture::new(&Config::default())?;   // alpha 1.0, 2 classes, 224x224
+//! assert_eq!(arch.total_params(), 6_278_658);          // as Keras counts them
+//! # Ok::<(), mobilenet_unet::Error>(())
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod arch;
+pub mod config;
+pub mod defaults;
+pub mod error;
+pub mod eval;
+mod forward;
+pub mod model;
+mod network;
+pub mod npy;
+pub mod plan;
+pub mod preprocess;
+pub mod reference;
+pub mod segment;
+pub mod summary;
+pub mod weights;
+
+pub use arch::{Architecture, LayerInfo};
+pub use config::{check_input_size, Config, DecoderActivation};
+pub use error::{Error, Result};
+pub use forward::Taps;
+pub use model::{argmax_classes, Model};
+pub use preprocess::Preprocessing;
+pub use segment::Segmentation;
+pub use weights::{Tensor, Weights};

@@ -14,6 +14,6 @@ pub fn activation_inplace(act: Activation, x: &mut [f32]) {
     match act {
         Activation::None => {}
         Activation::Relu => x.iter_mut().for_each(|v| *v = v.max(0.0)),
-        Activation::Relu6 => x.iter_mut().for_each(|v| *v = v.max(0.0).min(6.0)),
+        Activation::Relu6 => x.iter_mut().for_each(|v| *v = v.clamp(0.0, 6.0)),
     }
 }

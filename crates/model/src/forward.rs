@@ -1,0 +1,217 @@
+//! The forward pass: the seed's graph as a fixed program of kernel calls over a planned arena.
+//!
+//! ```text
+//! x ─conv1─ dw1─pw1(f1) ─dw2─pw2─dw3─pw3(f2) ─dw4─pw4─dw5─pw5(f3) ─dw6 … pw11(f4)
+//!                                                                        │
+//!   out ← softmax ← logits ← dec4 ← [up(dec3) ‖ f1?] ← dec3 ← [up(dec2) ‖ f2] ← dec2 ← [up(dec1) ‖ f3] ← dec1
+//! ```
+//!
+//! Upsampling writes straight into the channel slice `[0, 512)` (etc.) of the concatenation
+//! buffer and the skip tensor is copied into the rest, so no separate upsampled tensor exists.
+//! Every intermediate lives in one arena planned per (batch, height, width) by [`crate::plan`].
+
+use crate::arch::{ENCODER_BLOCKS, TAP_BLOCKS};
+use crate::error::{Error, Result};
+use crate::network::Network;
+use crate::plan::{plan_arena, split_views, ArenaPlan, ValueSpec};
+use mobilenet_unet_kernels::concat::copy_channels_into;
+use mobilenet_unet_kernels::softmax::softmax_channels_inplace;
+use mobilenet_unet_kernels::upsample::upsample_nearest_nhwc;
+use ndarray::Array4;
+
+/// Intermediate tensors copied out during a forward pass, to locate mismatches layer by layer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Taps {
+    /// Encoder taps f1..f4 (outputs of blocks 1, 3, 5, 11), NHWC.
+    pub f: Vec<Array4<f32>>,
+    /// Decoder stages dec1..dec4 (after their BatchNormalization), NHWC.
+    pub dec: Vec<Array4<f32>>,
+    /// The classifier's output before softmax, NHWC `[N, H/2, W/2, classes]`.
+    pub logits: Array4<f32>,
+}
+
+/// Value ids (indices into the arena plan) of every intermediate tensor.
+#[derive(Debug, Clone)]
+struct Values {
+    conv1: usize,
+    dw: Vec<usize>,
+    pw: Vec<usize>,
+    dec: Vec<usize>,
+    /// Concatenation buffers after decoder stages 1, 2, 3.
+    cat: Vec<usize>,
+}
+
+/// The memory plan for one (batch, height, width).
+#[derive(Debug, Clone)]
+pub(crate) struct ForwardPlan {
+    pub batch: usize,
+    pub height: usize,
+    pub width: usize,
+    arena: ArenaPlan,
+    values: Values,
+}
+
+impl ForwardPlan {
+    /// Arena length in f32s.
+    pub fn arena_len(&self) -> usize {
+        self.arena.len
+    }
+}
+
+/// Halving with MobileNet's padding (pad 1, 3x3 'valid', stride 2): `ceil(x / 2)`.
+fn down(x: usize, stride: usize) -> usize {
+    (x + 2 - 3) / stride + 1
+}
+
+/// Lays out every intermediate of `net` for a `batch x height x width` input.
+pub(crate) fn plan(net: &Network, batch: usize, height: usize, width: usize) -> ForwardPlan {
+    let mut specs = Vec::new();
+    let mut add = |len: usize, first: usize| {
+        specs.push(ValueSpec {
+            len,
+            first,
+            last: first,
+        });
+        specs.len() - 1
+    };
+    // Step numbering: conv1 = 0, block i's depthwise = 2i-1 and pointwise = 2i, then the decoder.
+    let (mut h, mut w) = (height / 2, width / 2);
+    let conv1 = add(batch * h * w * net.conv1.out_c(), 0);
+    let (mut dw, mut pw) = (Vec::new(), Vec::new());
+    let mut sizes = Vec::new();
+    for (i, (d, p)) in net.blocks.iter().enumerate() {
+        let stride = ENCODER_BLOCKS[i].1;
+        (h, w) = (down(h, stride), down(w, stride));
+        dw.push(add(batch * h * w * d.out_c(), 2 * i + 1));
+        pw.push(add(batch * h * w * p.out_c(), 2 * i + 2));
+        sizes.push((h, w));
+    }
+    let [f1c, f2c, f3c, _] = net.tap_channels();
+    let skip_c = [f3c, f2c, if net.l1_skip() { f1c } else { 0 }];
+    let mut dec = Vec::new();
+    let mut cat = Vec::new();
+    let first_dec_step = 2 * net.blocks.len() + 1; // 23
+    for (s, layer) in net.decoder.iter().enumerate() {
+        dec.push(add(batch * h * w * layer.out_c(), first_dec_step + 2 * s));
+        if s < 3 {
+            (h, w) = (h * 2, w * 2);
+            cat.push(add(
+                batch * h * w * (layer.out_c() + skip_c[s]),
+                first_dec_step + 2 * s + 1,
+            ));
+        }
+    }
+    let last_step = first_dec_step + 2 * 3 + 1; // logits
+                                                // Lifetimes: each value is read by the next step ...
+    let mut uses: Vec<(usize, usize)> = vec![(conv1, 1)];
+    for i in 0..net.blocks.len() {
+        uses.push((dw[i], 2 * i + 2));
+        uses.push((pw[i], 2 * i + 3));
+    }
+    for s in 0..4 {
+        uses.push((dec[s], first_dec_step + 2 * s + 1));
+        if s < 3 {
+            uses.push((cat[s], first_dec_step + 2 * s + 2));
+        }
+    }
+    uses.push((dec[3], last_step));
+    // ... and the skip taps until their concatenation.
+    uses.push((pw[4], first_dec_step + 1));
+    uses.push((pw[2], first_dec_step + 3));
+    if net.l1_skip() {
+        uses.push((pw[0], first_dec_step + 5));
+    }
+    for (v, step) in uses {
+        specs[v].last = specs[v].last.max(step);
+    }
+    let arena = plan_arena(&specs);
+    ForwardPlan {
+        batch,
+        height,
+        width,
+        arena,
+        values: Values {
+            conv1,
+            dw,
+            pw,
+            dec,
+            cat,
+        },
+    }
+}
+
+/// Runs the network. `input` is NHWC `[batch, height, width, 3]`, `output` is
+/// `[batch, height/2 · width/2, classes]` (softmax probabilities), `arena` has `plan.arena_len()`.
+pub(crate) fn forward(
+    net: &Network,
+    plan: &ForwardPlan,
+    input: &[f32],
+    arena: &mut [f32],
+    output: &mut [f32],
+    mut taps: Option<&mut Taps>,
+) -> Result<()> {
+    let (n, r, v) = (plan.batch, &plan.arena.ranges, &plan.values);
+    let bug = |what: &str| Error::Config(format!("internal error: arena plan overlaps at {what}"));
+    let (mut h, mut w) = (plan.height, plan.width);
+
+    // Encoder.
+    let out = arena.get_mut(r[v.conv1].clone()).ok_or_else(|| bug("conv1"))?;
+    net.conv1.run(n, h, w, input, out, net.conv1.out_c())?;
+    (h, w) = (h / 2, w / 2);
+    let mut prev = v.conv1;
+    for (i, (dw, pw)) in net.blocks.iter().enumerate() {
+        let ([x], y) = split_views(arena, [&r[prev]], &r[v.dw[i]]).ok_or_else(|| bug(&dw.name))?;
+        dw.run(n, h, w, x, y, dw.out_c())?;
+        (h, w) = (down(h, ENCODER_BLOCKS[i].1), down(w, ENCODER_BLOCKS[i].1));
+        let ([x], y) = split_views(arena, [&r[v.dw[i]]], &r[v.pw[i]]).ok_or_else(|| bug(&pw.name))?;
+        pw.run(n, h, w, x, y, pw.out_c())?;
+        prev = v.pw[i];
+        // Copy a tap now: without l1_skip_conn, f1's memory is reused two steps later.
+        if let Some(t) = taps.as_deref_mut().filter(|_| TAP_BLOCKS.contains(&(i + 1))) {
+            t.f.push(to_array(&arena[r[prev].clone()], [n, h, w, pw.out_c()]));
+        }
+    }
+
+    // Decoder: conv stage s, then upsample into the concat buffer with its skip tap.
+    let skips = [Some(v.pw[4]), Some(v.pw[2]), net.l1_skip().then_some(v.pw[0])];
+    let [f1c, f2c, f3c, _] = net.tap_channels();
+    let skip_channels = [f3c, f2c, f1c];
+    for (s, layer) in net.decoder.iter().enumerate() {
+        let ([x], y) = split_views(arena, [&r[prev]], &r[v.dec[s]]).ok_or_else(|| bug(&layer.name))?;
+        layer.run(n, h, w, x, y, layer.out_c())?;
+        if let Some(t) = taps.as_deref_mut() {
+            t.dec
+                .push(to_array(&arena[r[v.dec[s]].clone()], [n, h, w, layer.out_c()]));
+        }
+        prev = v.dec[s];
+        if s == 3 {
+            break;
+        }
+        let c = layer.out_c();
+        let skip_c = if skips[s].is_some() { skip_channels[s] } else { 0 };
+        let total = c + skip_c;
+        let skip_range = skips[s].map_or(0..0, |id| r[id].clone());
+        let ([d, skip], cat) =
+            split_views(arena, [&r[v.dec[s]], &skip_range], &r[v.cat[s]]).ok_or_else(|| bug("concat"))?;
+        upsample_nearest_nhwc(d, n, h, w, c, 2, 2, cat, total, 0)?;
+        (h, w) = (h * 2, w * 2);
+        if skip_c > 0 {
+            copy_channels_into(skip, n * h * w, skip_c, cat, total, c)?;
+        }
+        prev = v.cat[s];
+    }
+
+    // Classifier straight into the output, then softmax over classes in place.
+    let k = net.logits.out_c();
+    net.logits.run(n, h, w, &arena[r[prev].clone()], output, k)?;
+    if let Some(t) = taps {
+        t.logits = to_array(output, [n, h, w, k]);
+    }
+    softmax_channels_inplace(output, k)?;
+    Ok(())
+}
+
+fn to_array(data: &[f32], shape: [usize; 4]) -> Array4<f32> {
+    Array4::from_shape_vec(shape, data[..shape.iter().product::<usize>()].to_vec())
+        .expect("shape matches the planned length")
+}
