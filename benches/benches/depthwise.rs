@@ -13,7 +13,9 @@
 //! Run: `cargo bench -p mobilenet-unet-benches --bench depthwise`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use mobilenet_unet_kernels::depthwise::{depthwise_conv2d_nhwc_with_tier, kernel_name};
+use mobilenet_unet_kernels::depthwise::{
+    depthwise_conv2d_nhwc_generic, depthwise_conv2d_nhwc_with_tier, kernel_name,
+};
 use mobilenet_unet_kernels::{Activation, Conv2dParams, Epilogue, Tier};
 use std::time::Duration;
 
@@ -129,6 +131,9 @@ fn bench_depthwise(cr: &mut Criterion) {
         run("ours", best, &one);
         run("ours_2t", best, &two);
         run("portable", Tier::Portable, &one);
+        g.bench_function(BenchmarkId::new("generic", &id), |b| {
+            one.install(|| b.iter(|| depthwise_conv2d_nhwc_generic(&p, &x, &w, &mut y, &ep).unwrap()))
+        });
         run("reference", Tier::Reference, &one);
         let (oh, ow) = p.out_hw();
         let mut col = vec![0.0f32; oh * ow * 9];

@@ -6,7 +6,8 @@
 //! and a found/expected grid on failure.
 
 use mobilenet_unet_kernels::depthwise::{
-    depthwise_conv2d, depthwise_conv2d_nhwc, depthwise_conv2d_nhwc_with_tier, kernel_name, CHANNEL_TILE,
+    depthwise_conv2d, depthwise_conv2d_nhwc, depthwise_conv2d_nhwc_generic, depthwise_conv2d_nhwc_with_tier,
+    kernel_name, CHANNEL_TILE,
 };
 use mobilenet_unet_kernels::{Activation, ChannelAffine, Conv2dParams, Epilogue, KernelError, Tier};
 use proptest::prelude::*;
@@ -124,25 +125,46 @@ impl Problem {
             .collect()
     }
 
+    /// Rung 2 of the ladder (channel-innermost, any shape) instead of a tier's dispatch.
+    fn run_generic(&self) -> Vec<f32> {
+        let mut out = vec![f32::NAN; self.params.output_len()];
+        depthwise_conv2d_nhwc_generic(
+            &self.params,
+            &self.input,
+            &self.weights,
+            &mut out,
+            &self.epilogue(),
+        )
+        .unwrap();
+        out
+    }
+
     fn check(&self, tier: Tier) -> std::result::Result<(), String> {
-        let (found, expected, tol) = (self.run(tier), self.reference(), self.tolerance());
+        self.compare(
+            &tier.to_string(),
+            kernel_name(tier, &self.params),
+            &self.run(tier),
+        )
+    }
+
+    fn compare(&self, label: &str, kernel: &str, found: &[f32]) -> std::result::Result<(), String> {
+        let (expected, tol) = (self.reference(), self.tolerance());
         let bad = (0..found.len())
             .filter(|&i| (found[i] - expected[i]).abs().is_nan() || (found[i] - expected[i]).abs() > tol[i]) // NaN fails
             .collect::<Vec<_>>();
         if bad.is_empty() {
             return Ok(());
         }
-        Err(self.report(tier, &found, &expected, &bad))
+        Err(self.report(label, kernel, found, &expected, &bad))
     }
 
     /// Every parameter, the first mismatches, and a found/expected grid of the first bad channel.
-    fn report(&self, tier: Tier, found: &[f32], expected: &[f32], bad: &[usize]) -> String {
+    fn report(&self, label: &str, kernel: &str, found: &[f32], expected: &[f32], bad: &[usize]) -> String {
         let p = &self.params;
         let (oh, ow) = p.out_hw();
         let c = p.in_c;
         let mut s = format!(
-            "tier {tier} ({}): {} of {} outputs wrong\nparams {p:?}\nepilogue scale={} bias={} act={:?} post={}\n",
-            kernel_name(tier, p),
+            "{label} ({kernel}): {} of {} outputs wrong\nparams {p:?}\nepilogue scale={} bias={} act={:?} post={}\n",
             bad.len(),
             found.len(),
             self.scale.is_some(),
@@ -182,11 +204,15 @@ fn fast_tiers() -> Vec<Tier> {
         .collect()
 }
 
+/// Every available tier, and rung 2 of the ladder, against the reference.
 fn check_all(p: &Problem) {
     for tier in fast_tiers() {
         if let Err(e) = p.check(tier) {
             panic!("{e}");
         }
+    }
+    if let Err(e) = p.compare("ladder rung 2", "f32_dwconv_generic", &p.run_generic()) {
+        panic!("{e}");
     }
 }
 
@@ -232,6 +258,7 @@ proptest! {
         for tier in fast_tiers() {
             p.check(tier).map_err(TestCaseError::fail)?;
         }
+        p.compare("ladder rung 2", "f32_dwconv_generic", &p.run_generic()).map_err(TestCaseError::fail)?;
     }
 }
 

@@ -26,7 +26,7 @@
 //!
 //! 1. [`reference::depthwise_conv2d_nhwc`]: seven naive nested loops, any kernel, stride and
 //!    padding. The oracle.
-//! 2. `portable::dwconv_generic_row`: the loops reordered so the channel is innermost — for
+//! 2. [`depthwise_conv2d_nhwc_generic`] (`portable::dwconv_generic_row`): the loops reordered so the channel is innermost — for
 //!    every output pixel, every valid tap adds `in[.., c] · w[.., c]` over a contiguous run of
 //!    channels, into the output row itself. The compiler vectorises it; no SIMD code needed.
 //!    This is the fallback for every kernel size other than 3x3.
@@ -44,9 +44,8 @@
 //!    (independent, each written by one task) with rayon's `par_chunks_mut`, so the output is
 //!    bit-identical for any thread count. Run inside your own `ThreadPool::install` to pick it.
 //!
-//! The benchmark runs rungs 1, 3/4 and 5 side by side (`reference/`, `portable/`, `ours/`,
-//! `ours_2t/`); the tests check every rung against rung 1 (rung 2 through the kernel sizes,
-//! strides and paddings the 3x3 path does not take).
+//! The benchmark runs the rungs side by side (`reference/`, `generic/`, `portable/`, `ours/`,
+//! `ours_2t/`), and the tests check each against rung 1.
 //!
 //! # The loop nest of the 3x3 fast paths
 //!
@@ -143,6 +142,24 @@ pub fn depthwise_conv2d_nhwc_with_tier(
         }
         Tier::Avx2 => run_avx2(&geom, input, weights, output, epilogue),
     }
+}
+
+/// Rung 2 of the ladder on every row: the channel-innermost loop for any kernel, stride and
+/// padding, threaded like the fast paths. Slower than the 3x3 kernels (it reloads the taps for
+/// every pixel and re-checks every window); it is public so the ladder can be tested and
+/// benchmarked one step at a time. Same contract and errors as [`depthwise_conv2d_nhwc`].
+pub fn depthwise_conv2d_nhwc_generic(
+    params: &Conv2dParams,
+    input: &[f32],
+    weights: &[f32],
+    output: &mut [f32],
+    epilogue: &Epilogue,
+) -> Result<()> {
+    let geom = validate(params, input, weights, output, epilogue)?;
+    for_each_output_row(&geom, input, output, |image, oy, out_row| {
+        portable::dwconv_generic_row(&geom, image, weights, epilogue, oy, out_row)
+    });
+    Ok(())
 }
 
 #[cfg(target_arch = "x86_64")]
