@@ -131,10 +131,10 @@ fn bench_depthwise(cr: &mut Criterion) {
         run("ours", best, &one);
         run("ours_2t", best, &two);
         run("portable", Tier::Portable, &one);
+        run("reference", Tier::Reference, &one);
         g.bench_function(BenchmarkId::new("generic", &id), |b| {
             one.install(|| b.iter(|| depthwise_conv2d_nhwc_generic(&p, &x, &w, &mut y, &ep).unwrap()))
         });
-        run("reference", Tier::Reference, &one);
         let (oh, ow) = p.out_hw();
         let mut col = vec![0.0f32; oh * ow * 9];
         g.bench_function(BenchmarkId::new("grouped_im2col", &id), |b| {
