@@ -34,7 +34,8 @@ from decimal import Decimal
 
 import h5py
 import numpy as np
-from safetensors.numpy import save_file
+
+from st_write import save_safetensors
 
 PREPROCESSING = ("sub_mean", "divide", "sub_and_divide")
 ACTIVATIONS = ("none", "relu")
@@ -128,10 +129,11 @@ def _keras3_layers(h5, config_layers):
             kind = _kind_from_class(cls)
             if kind is None:
                 continue
-            if path not in grp:
-                raise ConvertError("layer %r (%s) has no weights at layers/%s" % (lyr["name"], cls, path))
             cfg = lyr.get("config", {})
-            layers.append(_named_arrays(lyr["name"], kind, _vars(grp[path]), cfg))
+            name = lyr.get("name") or cfg.get("name")
+            if path not in grp:
+                raise ConvertError("layer %r (%s) has no weights at layers/%s" % (name, cls, path))
+            layers.append(_named_arrays(name, kind, _vars(grp[path]), cfg))
         return layers
     # No config: class-named groups ordered by their numeric suffix (= model order).
     by_kind = {}
@@ -209,6 +211,9 @@ def _legacy_layers(h5):
 def read_model_file(path):
     """Returns (layers, config_layers or None, format description)."""
     try:
+        if path.endswith(".keras") and not zipfile.is_zipfile(path):
+            open(path, "rb").close()  # FileNotFoundError first
+            raise ConvertError("not a valid .keras zip archive (truncated or not a .keras file?)")
         if zipfile.is_zipfile(path):
             with zipfile.ZipFile(path) as z:
                 names = z.namelist()
@@ -410,7 +415,7 @@ def convert(args):
         meta["class_names"] = json.dumps(names)
     if args.colors is not None:
         meta["class_colors"] = json.dumps(parse_colors(args.colors, n_classes))
-    save_file(out, args.out, metadata=meta)
+    save_safetensors(args.out, out, metadata=meta)
     return fmt, alpha_note, meta, len(out)
 
 
