@@ -291,6 +291,21 @@ fn channels_around_the_tile() {
 }
 
 #[test]
+fn minimized_unpadded_interior_pairs() {
+    // proptest's shrink of a broken second accumulator (acc1 reading x[kx] instead of x[S + kx]):
+    // one channel, no padding, a single output row made only of interior pairs.
+    for s in [1, 2] {
+        let ep = EpSpec {
+            scale: false,
+            bias: false,
+            act: Activation::None,
+            post: false,
+        };
+        check_all(&Problem::new(Conv2dParams::depthwise(1, 3, 6, 1, 3, s, 0), ep, 1));
+    }
+}
+
+#[test]
 fn column_blocks_with_channel_tail() {
     // Wide channel counts make the fast paths split each row into blocks of 2..8 output columns
     // (see `Geometry::ox_block`), so block edges cut through the interior and the border.
