@@ -19,7 +19,6 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import shutil  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import zlib  # noqa: E402
@@ -211,7 +210,6 @@ def main(argv=None):
                          "decoder_activation"), MODEL_CASES[n]), stats=summary[n]) for n in summary}},
                   f, indent=1, sort_keys=True)
         f.write("\n")
-    shutil.rmtree(os.path.join(os.path.dirname(os.path.abspath(__file__)), "__pycache__"), ignore_errors=True)
     return 0
 
 
