@@ -104,7 +104,8 @@ def _keras3_groups(h5):
     grp = h5["layers"]
     keys = list(grp.keys())
     nested = [k for k in keys if "layers" in grp[k]]
-    if nested and len(nested) == 1 and all(len(grp[k]["vars"]) == 0 for k in keys if k not in nested):
+    weightless = all(len(grp[k].get("vars") or ()) == 0 for k in keys if k not in nested)
+    if len(nested) == 1 and weightless:
         return _keras3_groups(grp[nested[0]])
     return grp
 
