@@ -128,8 +128,10 @@ pub fn gemm_with_tier(
         }
         #[cfg(target_arch = "x86_64")]
         Tier::Avx2 => {
-            let kernel =
-                x86_64::Fma6x16::detect().ok_or_else(|| Tier::Avx2.ensure_available().unwrap_err())?;
+            let kernel = x86_64::Fma6x16::detect().ok_or(KernelError::TierUnavailable {
+                tier: Tier::Avx2,
+                reason: "the CPU lacks AVX2 and FMA",
+            })?;
             frame::gemm_parallel(a, b, c, ldc, epilogue, |args| x86_64::run_item(kernel, args));
             Ok(())
         }

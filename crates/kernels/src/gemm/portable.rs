@@ -28,10 +28,13 @@ impl MicroKernel for Portable6x16 {
         accumulate: bool,
         epi: Option<(&Epilogue, usize)>,
     ) {
+        // One row of the tile at a time: a 16-float accumulator fits the 16 SSE registers of a
+        // stock x86_64 build (all 96 would spill), and the kc x 16 B sliver is re-read from L1.
         let mut acc = [[0.0f32; NR]; MR];
-        for (ak, bk) in a[..kc * MR].chunks_exact(MR).zip(b[..kc * NR].chunks_exact(NR)) {
-            // rank-1 update: acc += a[:, k] ⊗ b[k, :]
-            for (row, &ai) in acc.iter_mut().zip(ak) {
+        for (i, row) in acc.iter_mut().enumerate() {
+            for (ak, bk) in a[..kc * MR].chunks_exact(MR).zip(b[..kc * NR].chunks_exact(NR)) {
+                // row += A[i][kk] · B[kk][:]
+                let ai = ak[i];
                 for (x, &bj) in row.iter_mut().zip(bk) {
                     *x += ai * bj;
                 }
