@@ -1,9 +1,9 @@
 //! Elementwise activations applied in place: ReLU, ReLU6 and identity.
 //!
 //! Contract: `x` is any f32 slice (an NHWC tensor flattened, or one row of it); every element
-//! `v` becomes [`Activation::apply`]`(v)`. All tiers agree bit for bit, NaN included (a NaN
-//! becomes the lower bound, as `f32::max` does). Any length is legal, so the only error is a
-//! tier the CPU lacks.
+//! `v` becomes [`Activation::apply`]`(v)`. All tiers agree bit for bit, NaN included (whatever
+//! `apply` does with a NaN, the SIMD tier does too: see `x86_64.rs`). Any length is legal, so
+//! the only error is a tier the CPU lacks.
 //!
 //! The portable tier relies on auto-vectorisation of `max`/`min`; the AVX2 tier
 //! (`x86_64.rs`) runs `vmaxps`/`vminps` on full 8-lane vectors and leaves the `< 8` tail to a

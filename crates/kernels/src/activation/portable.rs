@@ -7,13 +7,13 @@
 
 use crate::epilogue::Activation;
 
-/// `x[i] = act(x[i])`.
+/// `x[i] = act(x[i])`, NaN included, exactly as [`Activation::apply`] defines it.
 pub fn activation_inplace(act: Activation, x: &mut [f32]) {
-    // `f32::max` returns the non-NaN operand, so a NaN becomes 0, exactly as
-    // `Activation::apply` does.
+    // Each arm calls `apply` on a constant activation, so it inlines to a loop with
+    // constant bounds.
     match act {
         Activation::None => {}
-        Activation::Relu => x.iter_mut().for_each(|v| *v = v.max(0.0)),
-        Activation::Relu6 => x.iter_mut().for_each(|v| *v = v.clamp(0.0, 6.0)),
+        Activation::Relu => x.iter_mut().for_each(|v| *v = Activation::Relu.apply(*v)),
+        Activation::Relu6 => x.iter_mut().for_each(|v| *v = Activation::Relu6.apply(*v)),
     }
 }

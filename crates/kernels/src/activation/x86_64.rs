@@ -29,9 +29,16 @@ pub fn f32_clamp_32x_avx2(_isa: Avx2, act: Activation, x: &mut [f32]) {
     let (lo, hi) = act.bounds();
     let body = x.len() / LANES * LANES;
     let (head, tail) = x.split_at_mut(body);
-    // SAFETY: `_isa` proves AVX2+FMA are present; `head` is valid for `head.len()` reads and
-    // writes, and its length is a multiple of 8 as the kernel requires.
-    unsafe { clamp_body_fma(head.as_mut_ptr(), head.len(), lo, hi) };
+    let (p, n) = (head.as_mut_ptr(), head.len());
+    // SAFETY: `_isa` proves AVX2+FMA are present; `head` is valid for `n` reads and writes,
+    // and `n` is a multiple of 8 as the kernel requires.
+    unsafe {
+        if act.apply(f32::NAN).is_nan() {
+            clamp_body_fma::<true>(p, n, lo, hi)
+        } else {
+            clamp_body_fma::<false>(p, n, lo, hi)
+        }
+    }
     for v in tail {
         *v = act.apply(*v);
     }
@@ -43,9 +50,9 @@ pub fn f32_clamp_32x_avx2(_isa: Avx2, act: Activation, x: &mut [f32]) {
 /// The CPU must support AVX2 and FMA, and `x` must be valid for reading and writing `n`
 /// floats, `n % 8 == 0`.
 #[target_feature(enable = "avx2,fma")]
-unsafe fn clamp_body_fma(x: *mut f32, n: usize, lo: f32, hi: f32) {
+unsafe fn clamp_body_fma<const KEEP_NAN: bool>(x: *mut f32, n: usize, lo: f32, hi: f32) {
     // SAFETY: forwarded from this function's contract.
-    unsafe { clamp_body(x, n, lo, hi) }
+    unsafe { clamp_body::<KEEP_NAN>(x, n, lo, hi) }
 }
 
 /// Clamps `n` floats at `x` to `[lo, hi]`, 32 per iteration then 8 per iteration.
@@ -53,7 +60,7 @@ unsafe fn clamp_body_fma(x: *mut f32, n: usize, lo: f32, hi: f32) {
 /// # Safety
 /// As [`clamp_body_fma`]; inlined into it so the intrinsics compile with AVX2 enabled.
 #[inline(always)]
-unsafe fn clamp_body(x: *mut f32, n: usize, lo: f32, hi: f32) {
+unsafe fn clamp_body<const KEEP_NAN: bool>(x: *mut f32, n: usize, lo: f32, hi: f32) {
     // SAFETY: every pointer below is `x + i` with `i + 8 <= n` (checked by the loop
     // conditions), inside the caller's `n`-float region; unaligned loads/stores are used.
     unsafe {
@@ -61,10 +68,10 @@ unsafe fn clamp_body(x: *mut f32, n: usize, lo: f32, hi: f32) {
         let mut i = 0;
         while i + 4 * LANES <= n {
             let p = x.add(i);
-            let a = clamp8(vlo, vhi, _mm256_loadu_ps(p));
-            let b = clamp8(vlo, vhi, _mm256_loadu_ps(p.add(8)));
-            let c = clamp8(vlo, vhi, _mm256_loadu_ps(p.add(16)));
-            let d = clamp8(vlo, vhi, _mm256_loadu_ps(p.add(24)));
+            let a = clamp8::<KEEP_NAN>(vlo, vhi, _mm256_loadu_ps(p));
+            let b = clamp8::<KEEP_NAN>(vlo, vhi, _mm256_loadu_ps(p.add(8)));
+            let c = clamp8::<KEEP_NAN>(vlo, vhi, _mm256_loadu_ps(p.add(16)));
+            let d = clamp8::<KEEP_NAN>(vlo, vhi, _mm256_loadu_ps(p.add(24)));
             _mm256_storeu_ps(p, a);
             _mm256_storeu_ps(p.add(8), b);
             _mm256_storeu_ps(p.add(16), c);
@@ -73,18 +80,24 @@ unsafe fn clamp_body(x: *mut f32, n: usize, lo: f32, hi: f32) {
         }
         while i + LANES <= n {
             let p = x.add(i);
-            _mm256_storeu_ps(p, clamp8(vlo, vhi, _mm256_loadu_ps(p)));
+            _mm256_storeu_ps(p, clamp8::<KEEP_NAN>(vlo, vhi, _mm256_loadu_ps(p)));
             i += LANES;
         }
     }
 }
 
-/// One vector of the clamp: `min(max(v, lo), hi)`.
+/// One vector of the clamp: `min(max(v, lo), hi)`, a NaN kept (`KEEP_NAN`) or sent to `lo`.
 ///
 /// # Safety
 /// The CPU must support AVX; only called from inside [`clamp_body`].
 #[inline(always)]
-unsafe fn clamp8(lo: __m256, hi: __m256, v: __m256) -> __m256 {
+unsafe fn clamp8<const KEEP_NAN: bool>(lo: __m256, hi: __m256, v: __m256) -> __m256 {
     // SAFETY: register-only intrinsics; AVX is guaranteed by the caller.
-    unsafe { _mm256_min_ps(_mm256_max_ps(v, lo), hi) }
+    unsafe {
+        if KEEP_NAN {
+            _mm256_min_ps(hi, _mm256_max_ps(lo, v))
+        } else {
+            _mm256_min_ps(_mm256_max_ps(v, lo), hi)
+        }
+    }
 }
