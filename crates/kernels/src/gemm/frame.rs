@@ -72,15 +72,18 @@ fn kc_step(k: usize) -> usize {
     k.div_ceil(k.div_ceil(KC).max(1)).max(1)
 }
 
-/// Rows per work item: MC-sized blocks, but at least one block per thread when m is small
-/// (m = 196 on 2 threads becomes two blocks of 102 and 96 rows). Always a multiple of MR, so
+/// Rows per work item: about MC rows, but when there are few items their count is rounded up to
+/// a multiple of the thread count so no thread idles at the end (m = 196 on 2 threads becomes
+/// two items of 102 and 94 rows; m = 784 becomes 8 items, not 7). Always a multiple of MR, so
 /// the same rows form edge tiles whatever the thread count.
 fn rows_per_item(m: usize) -> usize {
     let panels = m.div_ceil(MR);
-    let items = m
-        .div_ceil(MC)
-        .max(rayon::current_num_threads().min(panels))
-        .max(1);
+    let threads = rayon::current_num_threads().max(1);
+    let mut items = m.div_ceil(MC).max(1);
+    if threads > 1 && items < 8 * threads {
+        items = items.next_multiple_of(threads);
+    }
+    let items = items.min(panels).max(1);
     panels.div_ceil(items) * MR
 }
 
