@@ -348,6 +348,27 @@ def parse_colors(text, n):
     return colors
 
 
+def input_size_from_config(config_layers):
+    """(H, W) of the model's InputLayer, or None when the config doesn't fix it."""
+    for lyr in config_layers or []:
+        if lyr.get("class_name") == "InputLayer":
+            c = lyr.get("config", {})
+            shape = c.get("batch_shape") or c.get("batch_input_shape")
+            if shape and len(shape) == 4 and shape[1] and shape[2]:
+                return int(shape[1]), int(shape[2])
+    return None
+
+
+def parse_size(text):
+    try:
+        h, w = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise ConvertError("--input-size %r: expected HxW, e.g. 128x128" % text)
+    if h <= 0 or w <= 0 or h % 16 or w % 16:
+        raise ConvertError("--input-size %r: height and width must be positive multiples of 16" % text)
+    return h, w
+
+
 def convert(args):
     layers, config_layers, fmt = read_model_file(args.model)
     weights, cfgs = assign_names(layers)
@@ -409,6 +430,10 @@ def convert(args):
         "bn_epsilon": repr(float(eps)),
         "preprocessing": args.preprocessing,
     }
+    size = parse_size(args.input_size) if args.input_size else input_size_from_config(config_layers)
+    if size is not None:
+        # The size the model was built (trained) at: what `segment` resizes images to.
+        meta["input_height"], meta["input_width"] = str(size[0]), str(size[1])
     if args.classes is not None:
         names = [c.strip() for c in args.classes.split(",")]
         if len(names) != n_classes:
@@ -430,6 +455,8 @@ def main(argv=None):
     p.add_argument("--classes", help="comma-separated class names")
     p.add_argument("--colors", help='class colours, "r,g,b;r,g,b;..." or "#rrggbb;..."')
     p.add_argument("--alpha", type=float, help="width multiplier (default: inferred from shapes)")
+    p.add_argument("--input-size", help="native input size HxW stored in the metadata "
+                   "(default: the saved config's Input shape, if any)")
     p.add_argument("--dtype", choices=("f32", "f16"), default="f32")
     p.add_argument("-q", "--quiet", action="store_true")
     args = p.parse_args(argv)

@@ -136,6 +136,9 @@ def build_case(name, spec, tmp):
     for fmt, path in paths.items():
         out = os.path.join(tmp, "%s.%s.safetensors" % (name, fmt))
         extra = ["--decoder-activation", act] if fmt == "weights" else []
+        if fmt != "keras":
+            # Only the .keras config records the Input shape; tell the others, so all agree.
+            extra += ["--input-size", "%dx%d" % (h, w)]
         if convert_keras.main([path, out, "--dtype", "f16", "-q", "--classes",
                                ",".join("class%d" % i for i in range(k))] + extra) != 0:
             raise RuntimeError("conversion of %s failed" % path)
