@@ -367,3 +367,34 @@ fn matmul_matches_reference_for_any_layout() {
         }
     }
 }
+
+#[test]
+fn nan_follows_the_scalar_activation_in_full_and_edge_tiles() {
+    // Rows 0 (in a full tile) and MR (an edge tile) of A hold a NaN; columns span a full NR
+    // panel and a ragged one. ReLU turns a NaN accumulator into 0 (`f32::max`), ReLU6 keeps it
+    // (`f32::clamp`); every tier must agree with `Activation::apply` in both kinds of tile.
+    let (m, k, n) = (MR + 1, 5, NR + 3);
+    for activation in [Activation::Relu, Activation::Relu6] {
+        let mut p = GemmProblem::new(m, k, n, 0, 0, 0, 17);
+        p.epi.activation = activation;
+        p.a[2] = f32::NAN;
+        p.a[MR * k + 1] = f32::NAN;
+        let want = activation.apply(f32::NAN);
+        for tier in tiers() {
+            let c = p.run(tier);
+            for i in [0, MR] {
+                for j in 0..n {
+                    let got = c[i * p.ldc + j];
+                    assert_eq!(
+                        got.is_nan(),
+                        want.is_nan(),
+                        "tier {tier} {activation:?} C[{i}][{j}] = {got}"
+                    );
+                    if !want.is_nan() {
+                        assert_eq!(got, want, "tier {tier} {activation:?} C[{i}][{j}]");
+                    }
+                }
+            }
+        }
+    }
+}

@@ -185,7 +185,9 @@ unsafe fn epilogue_8(e: &EpilogueCols, j0: usize, mut y: __m256) -> __m256 {
     match e.activation {
         Activation::None => {}
         Activation::Relu => y = _mm256_max_ps(y, _mm256_setzero_ps()),
-        Activation::Relu6 => y = _mm256_min_ps(_mm256_max_ps(y, _mm256_setzero_ps()), _mm256_set1_ps(6.0)),
+        // `maxps`/`minps` return their second operand when one is NaN: this order keeps NaN, as
+        // `f32::clamp` in `Activation::apply` does (ReLU above turns NaN into 0, as `f32::max`).
+        Activation::Relu6 => y = _mm256_min_ps(_mm256_set1_ps(6.0), _mm256_max_ps(_mm256_setzero_ps(), y)),
     }
     if let Some((ps, pt)) = e.post {
         y = _mm256_add_ps(_mm256_mul_ps(y, load(ps)), load(pt));
