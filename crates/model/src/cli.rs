@@ -168,6 +168,7 @@ pub struct BenchOptions {
     pub runs: usize,
     pub batch: usize,
     pub json: bool,
+    pub layers: bool,
 }
 
 pub fn bench(weights: Option<&Path>, cfg: &Config, size_given: bool, o: &BenchOptions) -> Result<()> {
@@ -207,6 +208,11 @@ pub fn bench(weights: Option<&Path>, cfg: &Config, size_given: bool, o: &BenchOp
     let (min, max) = (times[0], times[times.len() - 1]);
     let gflops = 2.0 * arch.macs() as f64 * o.batch as f64 / (median * 1e-3) / 1e9;
     let images_per_s = o.batch as f64 / (median * 1e-3);
+    let layer_table = if o.layers {
+        Some(layer_profile(&model, &x, o.runs)?)
+    } else {
+        None
+    };
     let tier = mobilenet_unet_kernels::Tier::active()
         .map(|t| t.name())
         .unwrap_or("unavailable");
@@ -216,6 +222,10 @@ pub fn bench(weights: Option<&Path>, cfg: &Config, size_given: bool, o: &BenchOp
             "alpha": model.config().alpha, "n_classes": model.config().n_classes, "weights": model.source(),
             "macs": arch.macs(), "median_ms": median, "min_ms": min, "max_ms": max,
             "images_per_s": images_per_s, "gflops": gflops,
+            "layers": layer_table.as_ref().map(|t| t.iter().map(|(name, ms, macs)| serde_json::json!({
+                "name": name, "median_ms": ms, "macs": macs,
+                "gflops": if *ms > 0.0 { 2.0 * *macs as f64 / (ms * 1e-3) / 1e9 } else { 0.0 },
+            })).collect::<Vec<_>>()),
         });
         println!("{}", serde_json::to_string_pretty(&j).unwrap_or_default());
     } else {
@@ -228,8 +238,47 @@ pub fn bench(weights: Option<&Path>, cfg: &Config, size_given: bool, o: &BenchOp
             o.runs
         );
         println!("median {median:.2} ms  min {min:.2} ms  max {max:.2} ms  {images_per_s:.1} images/s  {gflops:.1} GFLOP/s");
+        if let Some(table) = &layer_table {
+            let total: f64 = table.iter().map(|(_, ms, _)| ms).sum();
+            println!(
+                "\n{:<24} {:>10} {:>7} {:>10}",
+                "step", "median ms", "share", "GFLOP/s"
+            );
+            for (name, ms, macs) in table {
+                let g = if *ms > 0.0 && *macs > 0 {
+                    format!("{:.1}", 2.0 * *macs as f64 / (ms * 1e-3) / 1e9)
+                } else {
+                    String::new()
+                };
+                println!("{name:<24} {ms:>10.3} {:>6.1}% {g:>10}", 100.0 * ms / total);
+            }
+        }
     }
     Ok(())
+}
+
+/// Per-step median milliseconds over `runs` profiled runs: `(name, ms, macs)`.
+fn layer_profile(model: &Model, x: &Array4<f32>, runs: usize) -> Result<Vec<(String, f64, u64)>> {
+    let mut samples: Vec<Vec<f64>> = Vec::new();
+    let mut names = Vec::new();
+    for _ in 0..runs {
+        let steps = model.profile(x.view())?;
+        if samples.is_empty() {
+            samples = vec![Vec::new(); steps.len()];
+            names = steps.iter().map(|s| (s.name.clone(), s.macs)).collect();
+        }
+        for (i, s) in steps.iter().enumerate() {
+            samples[i].push(s.seconds * 1e3);
+        }
+    }
+    Ok(names
+        .into_iter()
+        .zip(samples)
+        .map(|((name, macs), mut v)| {
+            v.sort_by(f64::total_cmp);
+            (name, v[v.len() / 2], macs)
+        })
+        .collect())
 }
 
 pub fn eval(weights: Option<&Path>, data: Option<&Path>, threads: Option<usize>, json: bool) -> Result<()> {

@@ -30,6 +30,34 @@ pub struct Taps {
     pub logits: Array4<f32>,
 }
 
+/// Wall time of one step of the forward pass (see [`crate::Model::profile`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepTime {
+    /// The layer (or `decN_upsample_concat`, `softmax`).
+    pub name: String,
+    /// Seconds.
+    pub seconds: f64,
+    /// Multiply-accumulates of the step (0 for data movement).
+    pub macs: u64,
+}
+
+/// Runs `f`, appending its wall time to `profile` when profiling.
+fn timed<R>(profile: &mut Option<&mut Vec<StepTime>>, name: &str, macs: u64, f: impl FnOnce() -> R) -> R {
+    match profile {
+        None => f(),
+        Some(p) => {
+            let start = std::time::Instant::now();
+            let r = f();
+            p.push(StepTime {
+                name: name.to_string(),
+                seconds: start.elapsed().as_secs_f64(),
+                macs,
+            });
+            r
+        }
+    }
+}
+
 /// Value ids (indices into the arena plan) of every intermediate tensor.
 #[derive(Debug, Clone)]
 struct Values {
@@ -149,6 +177,7 @@ pub(crate) fn forward(
     arena: &mut [f32],
     output: &mut [f32],
     mut taps: Option<&mut Taps>,
+    mut profile: Option<&mut Vec<StepTime>>,
 ) -> Result<()> {
     let (n, r, v) = (plan.batch, &plan.arena.ranges, &plan.values);
     let bug = |what: &str| Error::Config(format!("internal error: arena plan overlaps at {what}"));
@@ -156,15 +185,22 @@ pub(crate) fn forward(
 
     // Encoder.
     let out = arena.get_mut(r[v.conv1].clone()).ok_or_else(|| bug("conv1"))?;
-    net.conv1.run(n, h, w, input, out, net.conv1.out_c())?;
+    let c1 = &net.conv1;
+    timed(&mut profile, &c1.name, c1.params(n, h, w).macs(), || {
+        c1.run(n, h, w, input, out, c1.out_c())
+    })?;
     (h, w) = (h / 2, w / 2);
     let mut prev = v.conv1;
     for (i, (dw, pw)) in net.blocks.iter().enumerate() {
         let ([x], y) = split_views(arena, [&r[prev]], &r[v.dw[i]]).ok_or_else(|| bug(&dw.name))?;
-        dw.run(n, h, w, x, y, dw.out_c())?;
+        timed(&mut profile, &dw.name, dw.params(n, h, w).macs(), || {
+            dw.run(n, h, w, x, y, dw.out_c())
+        })?;
         (h, w) = (down(h, ENCODER_BLOCKS[i].1), down(w, ENCODER_BLOCKS[i].1));
         let ([x], y) = split_views(arena, [&r[v.dw[i]]], &r[v.pw[i]]).ok_or_else(|| bug(&pw.name))?;
-        pw.run(n, h, w, x, y, pw.out_c())?;
+        timed(&mut profile, &pw.name, pw.params(n, h, w).macs(), || {
+            pw.run(n, h, w, x, y, pw.out_c())
+        })?;
         prev = v.pw[i];
         // Copy a tap now: without l1_skip_conn, f1's memory is reused two steps later.
         if let Some(t) = taps.as_deref_mut().filter(|_| TAP_BLOCKS.contains(&(i + 1))) {
@@ -178,7 +214,10 @@ pub(crate) fn forward(
     let skip_channels = [f3c, f2c, f1c];
     for (s, layer) in net.decoder.iter().enumerate() {
         let ([x], y) = split_views(arena, [&r[prev]], &r[v.dec[s]]).ok_or_else(|| bug(&layer.name))?;
-        layer.run(n, h, w, x, y, layer.out_c())?;
+        let macs = layer.params(n, h, w).macs();
+        timed(&mut profile, &layer.name, macs, || {
+            layer.run(n, h, w, x, y, layer.out_c())
+        })?;
         if let Some(t) = taps.as_deref_mut() {
             t.dec
                 .push(to_array(&arena[r[v.dec[s]].clone()], [n, h, w, layer.out_c()]));
@@ -193,21 +232,28 @@ pub(crate) fn forward(
         let skip_range = skips[s].map_or(0..0, |id| r[id].clone());
         let ([d, skip], cat) =
             split_views(arena, [&r[v.dec[s]], &skip_range], &r[v.cat[s]]).ok_or_else(|| bug("concat"))?;
-        upsample_nearest_nhwc(d, n, h, w, c, 2, 2, cat, total, 0)?;
+        let step = format!("dec{}_upsample_concat", s + 1);
+        timed(&mut profile, &step, 0, || -> Result<()> {
+            upsample_nearest_nhwc(d, n, h, w, c, 2, 2, cat, total, 0)?;
+            if skip_c > 0 {
+                copy_channels_into(skip, n * 4 * h * w, skip_c, cat, total, c)?;
+            }
+            Ok(())
+        })?;
         (h, w) = (h * 2, w * 2);
-        if skip_c > 0 {
-            copy_channels_into(skip, n * h * w, skip_c, cat, total, c)?;
-        }
         prev = v.cat[s];
     }
 
     // Classifier straight into the output, then softmax over classes in place.
     let k = net.logits.out_c();
-    net.logits.run(n, h, w, &arena[r[prev].clone()], output, k)?;
+    let lg = &net.logits;
+    timed(&mut profile, &lg.name, lg.params(n, h, w).macs(), || {
+        lg.run(n, h, w, &arena[r[prev].clone()], output, k)
+    })?;
     if let Some(t) = taps {
         t.logits = to_array(output, [n, h, w, k]);
     }
-    softmax_channels_inplace(output, k)?;
+    timed(&mut profile, "softmax", 0, || softmax_channels_inplace(output, k))?;
     Ok(())
 }
 

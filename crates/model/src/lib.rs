@@ -39,7 +39,7 @@ pub mod weights;
 pub use arch::{Architecture, LayerInfo};
 pub use config::{check_input_size, Config, DecoderActivation};
 pub use error::{Error, Result};
-pub use forward::Taps;
+pub use forward::{StepTime, Taps};
 pub use model::{argmax_classes, Model};
 pub use preprocess::Preprocessing;
 pub use segment::Segmentation;

@@ -120,6 +120,9 @@ struct BenchArgs {
     /// Print JSON.
     #[arg(long)]
     json: bool,
+    /// Also time every layer (median over the runs).
+    #[arg(long)]
+    layers: bool,
 }
 
 #[derive(Args)]
@@ -159,6 +162,7 @@ fn main() -> ExitCode {
                 runs: a.runs,
                 batch: a.batch,
                 json: a.json,
+                layers: a.layers,
             };
             cli::bench(a.weights.as_deref(), &cfg, a.arch.size.is_some(), &opts)
         }),

@@ -3,7 +3,7 @@
 use crate::arch::Architecture;
 use crate::config::{check_input_size, Config};
 use crate::error::{Error, Result};
-use crate::forward::{forward, plan, ForwardPlan, Taps};
+use crate::forward::{forward, plan, ForwardPlan, StepTime, Taps};
 use crate::network::Network;
 use crate::preprocess::Preprocessing;
 use crate::weights::Weights;
@@ -150,17 +150,29 @@ impl Model {
     /// Softmax probabilities for a batch: NHWC `[N, H, W, 3]` in (H and W multiples of 16),
     /// `[N, H/2 · W/2, classes]` out, exactly as Keras's Reshape + Softmax.
     pub fn predict(&self, input: ArrayView4<f32>) -> Result<Array3<f32>> {
-        self.run(input, false).map(|(out, _)| out)
+        self.run(input, false, None).map(|(out, _)| out)
+    }
+
+    /// Runs `input` once and returns the wall time of every step (layer), in order.
+    pub fn profile(&self, input: ArrayView4<f32>) -> Result<Vec<StepTime>> {
+        let mut steps = Vec::new();
+        self.run(input, false, Some(&mut steps))?;
+        Ok(steps)
     }
 
     /// [`predict`](Self::predict), also returning the intermediate tensors f1..f4, dec1..dec4
     /// and the logits (to compare with another engine layer by layer).
     pub fn predict_with_taps(&self, input: ArrayView4<f32>) -> Result<(Array3<f32>, Taps)> {
-        let (out, taps) = self.run(input, true)?;
+        let (out, taps) = self.run(input, true, None)?;
         Ok((out, taps.expect("taps were requested")))
     }
 
-    fn run(&self, input: ArrayView4<f32>, want_taps: bool) -> Result<(Array3<f32>, Option<Taps>)> {
+    fn run(
+        &self,
+        input: ArrayView4<f32>,
+        want_taps: bool,
+        profile: Option<&mut Vec<StepTime>>,
+    ) -> Result<(Array3<f32>, Option<Taps>)> {
         let (n, h, w, c) = input.dim();
         if c != 3 {
             return Err(Error::InputShape(format!(
@@ -194,8 +206,17 @@ impl Model {
             logits: Array4::zeros((0, 0, 0, 0)),
         });
         let out_slice = out.as_slice_mut().expect("fresh array is contiguous");
-        let result =
-            self.install(|| forward(&self.net, &ws.plan, x, &mut ws.arena, out_slice, taps.as_mut()));
+        let result = self.install(|| {
+            forward(
+                &self.net,
+                &ws.plan,
+                x,
+                &mut ws.arena,
+                out_slice,
+                taps.as_mut(),
+                profile,
+            )
+        });
         self.return_workspace(ws);
         result?;
         Ok((out, taps))
