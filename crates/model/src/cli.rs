@@ -185,6 +185,7 @@ pub fn bench(weights: Option<&Path>, cfg: &Config, size_given: bool, o: &BenchOp
         (w.config.input_height, w.config.input_width)
     };
     let model = Model::from_weights(&w)?;
+    drop(w); // the model holds its own folded, packed copy
     let model = match o.threads {
         Some(t) => model.with_threads(t)?,
         None => model,
