@@ -9,11 +9,16 @@
 //! The column order matches HWIO weights, so B is the weight tensor viewed as a
 //! `(KH·KW·Cin) x Cout` matrix. Materialising A for a 416x608 input would take ~290 MiB; packing
 //! one `MR x kc` micro-panel at a time needs 6 KiB. Within a tap the Cin values of a pixel are
-//! contiguous in NHWC, so each (row, tap) reads one slice (one bounds check) and writes it down
-//! the panel column with stride MR; a padded tap writes zeros.
+//! contiguous in NHWC, so each (tap, channel run) segment of a micro-panel is six source slices
+//! (one bounds check each; a padded tap or a row past m is a shared static zero slice) that are
+//! interleaved into the panel with contiguous writes (`dst[j·MR + i] = src[i][j]`, the same
+//! 6-stream loop that packs a dense [`crate::gemm::MatrixA`]).
 
 use crate::error::{check_len, Result};
-use crate::gemm::{PackA, MR};
+use crate::gemm::{interleave6, PackA, KC, MR};
+
+/// What a padded tap (or a row past m) reads: one segment's worth of zeros.
+static ZEROS: [f32; KC] = [0.0; KC];
 use crate::params::Conv2dParams;
 
 /// The im2col view of a dense convolution's input, as a GEMM A operand.
@@ -60,30 +65,29 @@ impl PackA for Im2col<'_> {
     fn pack_panel(&self, row0: usize, rows: usize, k0: usize, kc: usize, dst: &mut [f32]) {
         let p = &self.params;
         let cin = p.in_c;
-        if rows < MR {
-            dst.fill(0.0);
-        }
-        let origins: [(usize, usize, usize); MR] =
-            std::array::from_fn(|i| self.origin(row0 + i.min(rows - 1)));
-        // Walk k0..k0+kc one (tap, channel run) segment at a time.
+        // Rows past m read the zero slice, like padded taps: the panel is always 6 streams.
+        let origins: [Option<(usize, usize, usize)>; MR] =
+            std::array::from_fn(|i| (i < rows).then(|| self.origin(row0 + i)));
+        // Walk k0..k0+kc one (tap, channel run) segment at a time, at most ZEROS.len() long.
         let mut kk = k0;
         while kk < k0 + kc {
             let (tap, ci0) = (kk / cin, kk % cin);
-            let len = (cin - ci0).min(k0 + kc - kk);
+            let len = (cin - ci0).min(k0 + kc - kk).min(ZEROS.len());
             let (ky, kx) = (tap / p.kw, tap % p.kw);
-            let col = &mut dst[(kk - k0) * MR..];
-            for (i, &(n, py, px)) in origins.iter().enumerate().take(rows) {
+            let src: [&[f32]; MR] = std::array::from_fn(|i| {
+                let Some((n, py, px)) = origins[i] else {
+                    return &ZEROS[..len];
+                };
                 let iy = (py + ky).checked_sub(p.pad_top).filter(|&y| y < p.in_h);
                 let ix = (px + kx).checked_sub(p.pad_left).filter(|&x| x < p.in_w);
-                let column = col[i..].iter_mut().step_by(MR).take(len);
                 match (iy, ix) {
                     (Some(iy), Some(ix)) => {
-                        let src = &self.input[((n * p.in_h + iy) * p.in_w + ix) * cin + ci0..][..len];
-                        column.zip(src).for_each(|(d, &s)| *d = s);
+                        &self.input[((n * p.in_h + iy) * p.in_w + ix) * cin + ci0..][..len]
                     }
-                    _ => column.for_each(|d| *d = 0.0),
+                    _ => &ZEROS[..len],
                 }
-            }
+            });
+            interleave6(&src, &mut dst[(kk - k0) * MR..][..len * MR]);
             kk += len;
         }
     }

@@ -160,16 +160,12 @@ impl PackA for MatrixA<'_> {
 
 /// Writes `dst[kk·MR + i] = row(i)[kk]` for `i < rows`, zero for the other rows up to MR.
 ///
-/// Full panels take the 6-stream loop (contiguous writes, six sequential reads).
+/// Full panels take the 6-stream loop ([`interleave6`]); a ragged last panel is zero-filled and
+/// written column by column.
 #[inline]
 pub(crate) fn interleave_rows<'s>(rows: usize, row: impl Fn(usize) -> &'s [f32], dst: &mut [f32]) {
     if rows == MR {
-        let r: [&[f32]; MR] = std::array::from_fn(&row);
-        for (kk, d) in dst.chunks_exact_mut(MR).enumerate() {
-            for i in 0..MR {
-                d[i] = r[i][kk];
-            }
-        }
+        interleave6(&std::array::from_fn(row), dst);
         return;
     }
     dst.fill(0.0);
@@ -177,6 +173,24 @@ pub(crate) fn interleave_rows<'s>(rows: usize, row: impl Fn(usize) -> &'s [f32],
         for (d, &s) in dst[i..].iter_mut().step_by(MR).zip(row(i)) {
             *d = s;
         }
+    }
+}
+
+/// Writes `dst[kk·MR + i] = src[i][kk]` for `kk < dst.len() / MR`: six sequential reads, one
+/// contiguous write stream. Every source must hold at least `dst.len() / MR` floats.
+///
+/// The sources are re-sliced to the common length first, so the loop has no bounds checks.
+#[inline]
+pub(crate) fn interleave6(src: &[&[f32]; MR], dst: &mut [f32]) {
+    let len = dst.len() / MR;
+    let [r0, r1, r2, r3, r4, r5] = src.map(|r| &r[..len]);
+    for (kk, d) in dst.chunks_exact_mut(MR).enumerate().take(len) {
+        d[0] = r0[kk];
+        d[1] = r1[kk];
+        d[2] = r2[kk];
+        d[3] = r3[kk];
+        d[4] = r4[kk];
+        d[5] = r5[kk];
     }
 }
 
