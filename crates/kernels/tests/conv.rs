@@ -168,13 +168,18 @@ fn channels() -> impl Strategy<Value = usize> {
     prop_oneof![1usize..=17, Just(31), Just(33)]
 }
 
+/// Output channels: 1..=21 covers the small-N path (<= SMALL_N) and the classifier widths.
+fn out_channels() -> impl Strategy<Value = usize> {
+    prop_oneof![1usize..=21, Just(31), Just(33)]
+}
+
 #[allow(clippy::type_complexity)]
 fn params() -> impl Strategy<Value = Conv2dParams> {
     (
         (1usize..=2, 1usize..=9, 1usize..=9),
         (
             channels(),
-            channels(),
+            out_channels(),
             prop_oneof![Just(1usize), Just(3), Just(5)],
             1usize..=2,
         ),
@@ -236,6 +241,9 @@ fn named_shapes() {
         Conv2dParams::dense(1, 15, 7, 16, 32, 3, 1, 1),
         Conv2dParams::dense(2, 6, 6, 33, 13, 1, 1, 0), // pointwise
         Conv2dParams::dense(1, 6, 6, 9, 12, 1, 2, 0),  // 1x1 stride 2: im2col
+        Conv2dParams::dense(1, 11, 9, 20, 2, 3, 1, 1), // classifier: small N, Cin not a multiple of 8
+        Conv2dParams::dense(2, 5, 7, 16, 7, 3, 2, 1),  // small N, stride 2, 7 = 4 + 3 columns
+        Conv2dParams::dense(1, 6, 5, 24, 3, 1, 1, 0),  // small N pointwise
         Conv2dParams::depthwise(2, 9, 7, 17, 3, 2, 1),
         Conv2dParams::depthwise(1, 8, 8, 8, 3, 1, 1),
     ];
@@ -253,14 +261,21 @@ fn named_shapes() {
 fn decoder_like_conv_is_bit_identical_on_one_and_two_threads() {
     let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
     let two = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
-    let p = ConvProblem::new(Conv2dParams::dense(1, 14, 14, 48, 40, 3, 1, 1), 23, 4, 5);
-    for tier in tiers() {
-        let a = one.install(|| p.run(tier));
-        let b = two.install(|| p.run(tier));
-        assert!(
-            a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()),
-            "tier {tier}"
-        );
+    // A decoder conv (GEMM) and a classifier (small N, several pixel blocks).
+    for (params, seed) in [
+        (Conv2dParams::dense(1, 14, 14, 48, 40, 3, 1, 1), 5),
+        (Conv2dParams::dense(1, 23, 17, 64, 2, 3, 1, 1), 6),
+    ] {
+        let p = ConvProblem::new(params, 23, 4, seed);
+        for tier in tiers() {
+            let a = one.install(|| p.run(tier));
+            let b = two.install(|| p.run(tier));
+            assert!(
+                a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()),
+                "tier {tier}, out_c {}",
+                params.out_c
+            );
+        }
     }
 }
 
@@ -268,8 +283,15 @@ fn decoder_like_conv_is_bit_identical_on_one_and_two_threads() {
 fn algorithm_choice_and_weight_preparation() {
     let dense = Conv2dParams::dense(1, 5, 5, 3, 4, 3, 1, 1);
     let dw = Conv2dParams::depthwise(1, 5, 5, 3, 3, 1, 1);
+    assert!(conv::use_small_n(&dense));
     assert!(
-        matches!(ConvWeights::prepare(&dense, &[0.0; 108]).unwrap(), ConvWeights::Gemm(b) if b.k() == 27 && b.n() == 4)
+        matches!(ConvWeights::prepare(&dense, &[0.0; 108]).unwrap(), ConvWeights::Columns(w) if w.len() == 108)
+    );
+    let wide = Conv2dParams::dense(1, 5, 5, 3, conv::SMALL_N + 1, 3, 1, 1);
+    assert!(!conv::use_small_n(&wide) && !conv::use_small_n(&dw));
+    let w = vec![0.0; wide.weight_len()];
+    assert!(
+        matches!(ConvWeights::prepare(&wide, &w).unwrap(), ConvWeights::Gemm(b) if b.k() == 27 && b.n() == conv::SMALL_N + 1)
     );
     assert!(
         matches!(ConvWeights::prepare(&dw, &[0.0; 27]).unwrap(), ConvWeights::Depthwise(w) if w.len() == 27)

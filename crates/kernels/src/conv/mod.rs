@@ -7,6 +7,9 @@
 //!   `(N·H·W, Cin) @ (Cin, Cout) -> (N·H·W, Cout)`, used in place with no copy.
 //! - **Im2col + GEMM** (anything else dense): `(N·OH·OW, KH·KW·Cin) @ (KH·KW·Cin, Cout)`, the
 //!   image patches packed straight into GEMM panels by [`Im2col`].
+//! - **Small N** (dense with `out_c <= `[`SMALL_N`], e.g. the classifier): no GEMM and no
+//!   packing; one dot product per output element, vectorised along the reduction (`small_n.rs`).
+//!   [`use_small_n`] is the one place that decides, when the weights are prepared.
 //!
 //! Weights are prepared once ([`ConvWeights::prepare`], "prepare once, run many"): dense
 //! HWIO weights are packed into a [`PackedB`], depthwise HWC weights are kept as they are.
@@ -22,8 +25,12 @@
 
 mod im2col;
 pub mod reference;
+mod small_n;
+#[cfg(target_arch = "x86_64")]
+pub mod x86_64;
 
 pub use im2col::Im2col;
+pub use small_n::{use_small_n, SMALL_N};
 
 use crate::depthwise;
 use crate::epilogue::Epilogue;
@@ -32,6 +39,7 @@ use crate::gemm::{self, MatrixA, PackedB};
 use crate::params::{Conv2dParams, ConvAlgorithm};
 use crate::tier::Tier;
 use ndarray::{Array4, ArrayView4};
+use rayon::prelude::*;
 
 const OP: &str = "conv2d";
 
@@ -40,6 +48,9 @@ const OP: &str = "conv2d";
 pub enum ConvWeights {
     /// Dense (pointwise or im2col) weights: HWIO viewed as `(KH·KW·Cin) x Cout`, packed.
     Gemm(PackedB),
+    /// Dense weights of a layer with few output channels ([`use_small_n`]): `out_c` columns of
+    /// `KH·KW·Cin` contiguous floats (HWIO transposed).
+    Columns(Vec<f32>),
     /// Depthwise weights in HWC order, as given.
     Depthwise(Vec<f32>),
 }
@@ -51,6 +62,10 @@ impl ConvWeights {
         check_len(OP, "weights", params.weight_len(), weights.len())?;
         Ok(match params.algorithm() {
             ConvAlgorithm::Depthwise => ConvWeights::Depthwise(weights.to_vec()),
+            _ if use_small_n(params) => {
+                let (_, k, n) = params.gemm_mkn();
+                ConvWeights::Columns(small_n::columns(weights, k, n))
+            }
             ConvAlgorithm::Pointwise | ConvAlgorithm::Im2colGemm => {
                 let (_, k, n) = params.gemm_mkn();
                 ConvWeights::Gemm(PackedB::pack(weights, k, n)?)
@@ -122,6 +137,41 @@ pub fn conv2d_nhwc_with_tier(
                 &mut output[..needed],
                 epilogue,
             )
+        }
+        (ConvAlgorithm::Pointwise | ConvAlgorithm::Im2colGemm, ConvWeights::Columns(cols)) => {
+            if cols.len() != k * n {
+                return invalid(format!(
+                    "weights prepared with {} floats, convolution needs {k} x {n}",
+                    cols.len()
+                ));
+            }
+            if tier == Tier::Reference {
+                let hwio = (0..k * n).map(|i| cols[(i % n) * k + i / n]).collect::<Vec<_>>();
+                return reference_strided(params, input, &hwio, output, out_pixel_stride, epilogue);
+            }
+            if needed == 0 {
+                return Ok(());
+            }
+            let s = small_n::SmallN {
+                params,
+                input,
+                cols,
+                epilogue,
+            };
+            let run = |(idx, chunk): (usize, &mut [f32])| {
+                let p0 = idx * small_n::PIXELS_PER_ITEM;
+                let count = small_n::PIXELS_PER_ITEM.min(m - p0);
+                match tier {
+                    #[cfg(target_arch = "x86_64")]
+                    Tier::Avx2 => x86_64::run_pixels(&s, p0, count, chunk, out_pixel_stride),
+                    _ => small_n::run_pixels(small_n::PortableDot, &s, p0, count, chunk, out_pixel_stride),
+                }
+            };
+            output[..needed]
+                .par_chunks_mut(small_n::PIXELS_PER_ITEM * out_pixel_stride)
+                .enumerate()
+                .for_each(run);
+            Ok(())
         }
         (ConvAlgorithm::Pointwise | ConvAlgorithm::Im2colGemm, ConvWeights::Gemm(b)) => {
             if (b.k(), b.n()) != (k, n) {
