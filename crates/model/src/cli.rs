@@ -141,7 +141,7 @@ pub fn segment(
         let mut line = format!("{} -> {}", f.display(), mask.display());
         if with_overlay {
             let ov = dir.join(format!("{stem}_overlay.png"));
-            overlay(&img, &seg, &palette, 0.5)
+            overlay(&img, &seg, &palette, &names, 0.5)
                 .save(&ov)
                 .map_err(|e| Error::Image {
                     path: ov.clone(),

@@ -25,6 +25,7 @@ pub mod config;
 pub mod defaults;
 pub mod error;
 pub mod eval;
+pub mod font;
 mod forward;
 pub mod model;
 mod network;

@@ -1,6 +1,7 @@
 //! From an image to a class map, and from a class map to pictures: palette PNG and overlay.
 
 use crate::error::{Error, Result};
+use crate::font::{draw_text, GLYPH_H};
 use crate::model::{argmax_classes, Model};
 use crate::preprocess::image_to_input;
 use image::{Rgb, RgbImage};
@@ -122,30 +123,37 @@ fn png_encoder<W: std::io::Write>(w: W, width: u32, height: u32) -> png::Encoder
 }
 
 /// Blends the class colours over the image (`alpha` = weight of the colour) and appends a
-/// legend strip below it: one swatch per class, with the class's fraction of the image as a bar.
-pub fn overlay(image: &RgbImage, seg: &Segmentation, palette: &[[u8; 3]], alpha: f32) -> RgbImage {
+/// legend below it: per class a colour swatch, its name and its share of the image.
+pub fn overlay(
+    image: &RgbImage,
+    seg: &Segmentation,
+    palette: &[[u8; 3]],
+    names: &[String],
+    alpha: f32,
+) -> RgbImage {
     let (w, h) = image.dimensions();
-    let n = palette.len().max(1) as u32;
-    let row_h = 12u32;
-    let legend_h = n * row_h + 4;
+    // Text grows with the image so the legend stays legible on large pictures.
+    let scale = (w / 200).clamp(1, 4);
+    let row_h = (GLYPH_H + 4) * scale;
+    let legend_h = palette.len() as u32 * row_h + 4 * scale;
     let mut out = RgbImage::from_pixel(w, h + legend_h, Rgb([255, 255, 255]));
     for (x, y, p) in image.enumerate_pixels() {
         let c = palette[seg.class_map[[y as usize, x as usize]] as usize];
         let mix = |i: usize| (p[i] as f32 * (1.0 - alpha) + c[i] as f32 * alpha).round() as u8;
         out.put_pixel(x, y, Rgb([mix(0), mix(1), mix(2)]));
     }
-    // Legend: swatch, then a bar whose length is the class's share of the image.
     for (k, color) in palette.iter().enumerate() {
-        let y0 = h + 2 + k as u32 * row_h;
-        let bar = ((w.saturating_sub(14)) as f64 * seg.class_fractions.get(k).copied().unwrap_or(0.0)) as u32;
-        for y in y0..y0 + row_h - 2 {
-            for x in 0..w.min(10) {
+        let y0 = h + 2 * scale + k as u32 * row_h;
+        let swatch = GLYPH_H * scale + 2 * scale;
+        for y in y0..(y0 + swatch).min(out.height()) {
+            for x in (2 * scale)..(2 * scale + swatch).min(w) {
                 out.put_pixel(x, y, Rgb(*color));
             }
-            for x in 14..(14 + bar).min(w) {
-                out.put_pixel(x, y, Rgb([96, 96, 96]));
-            }
         }
+        let name = names.get(k).map(String::as_str).unwrap_or("?");
+        let share = 100.0 * seg.class_fractions.get(k).copied().unwrap_or(0.0);
+        let label = format!("{name} {share:.1}%");
+        draw_text(&mut out, 4 * scale + swatch, y0 + scale, &label, scale, [0, 0, 0]);
     }
     out
 }
