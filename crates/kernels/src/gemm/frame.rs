@@ -72,19 +72,26 @@ fn kc_step(k: usize) -> usize {
     k.div_ceil(k.div_ceil(KC).max(1)).max(1)
 }
 
-/// Rows per work item: about MC rows, but when there are few items their count is rounded up to
-/// a multiple of the thread count so no thread idles at the end (m = 196 on 2 threads becomes
-/// two items of 102 and 94 rows; m = 784 becomes 8 items, not 7). Always a multiple of MR, so
-/// the same rows form edge tiles whatever the thread count.
+/// Rows per work item: about MC rows, chosen so the busiest thread has as few rows as possible
+/// when the items are dealt out evenly. A few item counts from `ceil(m / MC)` rounded up to a
+/// multiple of the thread count are tried (on one thread only the first): m = 196 on 2 threads
+/// becomes two items of 102 and 94 rows; m = 784 becomes 12 items of 66 rows, not 7 of 114;
+/// m = 3136 becomes 28 items of 114 rows, not 27 of 120, which left one thread a whole item
+/// behind. Always a multiple of MR, so the same rows form
+/// edge tiles whatever the thread count.
 fn rows_per_item(m: usize) -> usize {
-    let panels = m.div_ceil(MR);
+    let panels = m.div_ceil(MR).max(1);
     let threads = rayon::current_num_threads().max(1);
-    let mut items = m.div_ceil(MC).max(1);
-    if threads > 1 && items < 8 * threads {
-        items = items.next_multiple_of(threads);
+    let first = m.div_ceil(MC).max(1).next_multiple_of(threads);
+    let rows_for = |items: usize| panels.div_ceil(items.min(panels)) * MR;
+    if threads == 1 {
+        return rows_for(first);
     }
-    let items = items.min(panels).max(1);
-    panels.div_ceil(items) * MR
+    let busiest = |rows: usize| m.div_ceil(rows).div_ceil(threads) * rows;
+    (0..4)
+        .map(|i| rows_for(first + i * threads))
+        .min_by_key(|&rows| (busiest(rows), usize::MAX - rows))
+        .unwrap_or(MR)
 }
 
 /// Splits C into row blocks and runs `run_item` on each, in parallel on the current rayon pool.
@@ -253,6 +260,40 @@ fn store_edge(
                 y = e.apply(col0 + j, y);
             }
             *v = y;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rows each of `threads` threads gets when the items are dealt out evenly.
+    fn busiest(m: usize, threads: usize) -> usize {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let rows = pool.install(|| rows_per_item(m));
+        assert_eq!(rows % MR, 0);
+        let items = m.div_ceil(rows);
+        // The busiest thread runs ceil(items / threads) items, the last one possibly short.
+        (items.div_ceil(threads) * rows).min(m)
+    }
+
+    #[test]
+    fn two_threads_get_nearly_equal_rows() {
+        // The decoder's m at 224x224 and 416x608.
+        for m in [784, 3136, 12544, 988, 3952, 15808, 63232] {
+            let worst = busiest(m, 2);
+            assert!(
+                worst as f64 <= 0.52 * m as f64 + MR as f64,
+                "m {m}: busiest thread has {worst} rows"
+            );
+        }
+        assert!(busiest(196, 2) <= 102);
+        for m in [1, 5, 6, 7, 13, 120, 121] {
+            assert!(busiest(m, 1) >= m && busiest(m, 2) <= m);
         }
     }
 }
