@@ -1,7 +1,9 @@
 //! Convolution throughput on the model's layers (224x224 input, 1 thread).
 //!
-//! - group `conv`: the four dense 3x3 decoder convolutions (89% of the model's MACs), ours
-//!   (im2col packed straight into GEMM panels, fused epilogue) vs the textbook baseline: a full
+//! - group `conv`: the four dense 3x3 decoder convolutions (89% of the model's MACs) and the
+//!   3x3 classifier (64 -> 2 classes, and 64 -> 8, the widest the small-N path takes), ours
+//!   (im2col packed straight into GEMM panels, or the small-N dot products for the classifier;
+//!   fused epilogue) vs the textbook baseline: a full
 //!   im2col matrix materialised every call, then matrixmultiply's sgemm. Throughput is
 //!   `2·MACs`, so "elem/s" reads as FLOP/s.
 //! - group `separable_vs_standard`: the seed's lesson on a 112x112x16 image: a standard 3x3
@@ -93,7 +95,15 @@ fn decoder_convs(cr: &mut Criterion) {
     g.sample_size(10)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2));
-    for (hw, cin, cout) in [(14, 512, 512), (28, 768, 256), (56, 384, 128), (112, 128, 64)] {
+    let shapes = [
+        (14, 512, 512),
+        (28, 768, 256),
+        (56, 384, 128),
+        (112, 128, 64),
+        (112, 64, 2),
+        (112, 64, 8),
+    ];
+    for (hw, cin, cout) in shapes {
         let p = Conv2dParams::dense(1, hw, hw, cin, cout, 3, 1, 1);
         let id = format!("{hw}x{hw}x{cin}->{cout}");
         let (input, weights) = (data(p.input_len(), 1), data(p.weight_len(), 2));
