@@ -72,11 +72,20 @@ pub struct Epilogue<'a> {
 
 impl<'a> Epilogue<'a> {
     /// Stores the accumulators unchanged.
-    pub const IDENTITY: Epilogue<'static> = Epilogue { scale: None, bias: None, activation: Activation::None, post: None };
+    pub const IDENTITY: Epilogue<'static> = Epilogue {
+        scale: None,
+        bias: None,
+        activation: Activation::None,
+        post: None,
+    };
 
     /// `act(acc + bias[c])`: a convolution whose BatchNorm was folded into its weights.
     pub fn bias_act(bias: &'a [f32], activation: Activation) -> Self {
-        Epilogue { bias: Some(bias), activation, ..Epilogue::IDENTITY }
+        Epilogue {
+            bias: Some(bias),
+            activation,
+            ..Epilogue::IDENTITY
+        }
     }
 
     /// Checks every per-channel slice has `channels` entries (`op` names the caller).
@@ -96,7 +105,10 @@ impl<'a> Epilogue<'a> {
 
     /// True when the epilogue changes nothing.
     pub fn is_identity(&self) -> bool {
-        self.scale.is_none() && self.bias.is_none() && self.activation == Activation::None && self.post.is_none()
+        self.scale.is_none()
+            && self.bias.is_none()
+            && self.activation == Activation::None
+            && self.post.is_none()
     }
 
     /// The epilogue of one value in channel `c` (the scalar definition all SIMD paths match).
@@ -135,7 +147,10 @@ mod tests {
             scale: Some(&s),
             bias: Some(&b),
             activation: Activation::Relu6,
-            post: Some(ChannelAffine { scale: &ps, shift: &pt }),
+            post: Some(ChannelAffine {
+                scale: &ps,
+                shift: &pt,
+            }),
         };
         assert_eq!(e.apply(0, 1.0), 30.5); // (1·2+1) = 3 -> relu6 3 -> 3·10+0.5
         assert_eq!(e.apply(0, 9.0), 60.5); // 19 clamps to 6

@@ -50,6 +50,11 @@ pub(crate) fn check_len(op: &'static str, what: &'static str, expected: usize, g
     if got == expected {
         Ok(())
     } else {
-        Err(KernelError::LengthMismatch { op, what, expected, got })
+        Err(KernelError::LengthMismatch {
+            op,
+            what,
+            expected,
+            got,
+        })
     }
 }

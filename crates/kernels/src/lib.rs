@@ -33,5 +33,5 @@ pub mod upsample;
 
 pub use epilogue::{Activation, ChannelAffine, Epilogue};
 pub use error::{KernelError, Result};
-pub use params::{same_padding, ConvAlgorithm, Conv2dParams};
+pub use params::{same_padding, Conv2dParams, ConvAlgorithm};
 pub use tier::Tier;

@@ -60,7 +60,16 @@ pub struct Conv2dParams {
 impl Conv2dParams {
     /// A dense `k x k` convolution with the same stride and zero padding `pad` on every side.
     #[allow(clippy::too_many_arguments)]
-    pub fn dense(batch: usize, in_h: usize, in_w: usize, in_c: usize, out_c: usize, k: usize, stride: usize, pad: usize) -> Self {
+    pub fn dense(
+        batch: usize,
+        in_h: usize,
+        in_w: usize,
+        in_c: usize,
+        out_c: usize,
+        k: usize,
+        stride: usize,
+        pad: usize,
+    ) -> Self {
         Conv2dParams {
             batch,
             in_h,
@@ -80,13 +89,31 @@ impl Conv2dParams {
     }
 
     /// A depthwise `k x k` convolution (depth multiplier 1) over `c` channels.
-    pub fn depthwise(batch: usize, in_h: usize, in_w: usize, c: usize, k: usize, stride: usize, pad: usize) -> Self {
-        Conv2dParams { out_c: c, groups: c, ..Self::dense(batch, in_h, in_w, c, c, k, stride, pad) }
+    pub fn depthwise(
+        batch: usize,
+        in_h: usize,
+        in_w: usize,
+        c: usize,
+        k: usize,
+        stride: usize,
+        pad: usize,
+    ) -> Self {
+        Conv2dParams {
+            out_c: c,
+            groups: c,
+            ..Self::dense(batch, in_h, in_w, c, c, k, stride, pad)
+        }
     }
 
     /// The same convolution with explicit (possibly asymmetric) padding.
     pub fn with_padding(self, top: usize, bottom: usize, left: usize, right: usize) -> Self {
-        Conv2dParams { pad_top: top, pad_bottom: bottom, pad_left: left, pad_right: right, ..self }
+        Conv2dParams {
+            pad_top: top,
+            pad_bottom: bottom,
+            pad_left: left,
+            pad_right: right,
+            ..self
+        }
     }
 
     /// The same convolution over a different batch size.
@@ -98,13 +125,22 @@ impl Conv2dParams {
     pub fn validate(&self) -> Result<()> {
         let bad = |reason: String| Err(KernelError::InvalidParams { op: "conv2d", reason });
         if self.kh == 0 || self.kw == 0 {
-            return bad(format!("kernel size {}x{} must be at least 1x1", self.kh, self.kw));
+            return bad(format!(
+                "kernel size {}x{} must be at least 1x1",
+                self.kh, self.kw
+            ));
         }
         if self.stride_h == 0 || self.stride_w == 0 {
-            return bad(format!("stride {}x{} must be at least 1", self.stride_h, self.stride_w));
+            return bad(format!(
+                "stride {}x{} must be at least 1",
+                self.stride_h, self.stride_w
+            ));
         }
         if self.in_c == 0 || self.out_c == 0 {
-            return bad(format!("channels {} -> {} must be at least 1", self.in_c, self.out_c));
+            return bad(format!(
+                "channels {} -> {} must be at least 1",
+                self.in_c, self.out_c
+            ));
         }
         if self.groups != 1 && !(self.groups == self.in_c && self.out_c == self.in_c) {
             return bad(format!(
@@ -124,7 +160,10 @@ impl Conv2dParams {
 
     /// Input height and width after zero padding.
     pub fn padded_hw(&self) -> (usize, usize) {
-        (self.in_h + self.pad_top + self.pad_bottom, self.in_w + self.pad_left + self.pad_right)
+        (
+            self.in_h + self.pad_top + self.pad_bottom,
+            self.in_w + self.pad_left + self.pad_right,
+        )
     }
 
     /// Output height and width: `(padded - k) / stride + 1` (integer division, as 'valid').
@@ -134,7 +173,10 @@ impl Conv2dParams {
         if ph < self.kh || pw < self.kw || self.stride_h == 0 || self.stride_w == 0 {
             return (0, 0);
         }
-        ((ph - self.kh) / self.stride_h + 1, (pw - self.kw) / self.stride_w + 1)
+        (
+            (ph - self.kh) / self.stride_h + 1,
+            (pw - self.kw) / self.stride_w + 1,
+        )
     }
 
     /// Elements in the NHWC input.
@@ -156,7 +198,9 @@ impl Conv2dParams {
     /// Multiply-accumulates for the whole batch (FLOPs = 2 x MACs).
     pub fn macs(&self) -> u64 {
         let (oh, ow) = self.out_hw();
-        (self.batch * oh * ow) as u64 * self.out_c as u64 * (self.kh * self.kw * (self.in_c / self.groups)) as u64
+        (self.batch * oh * ow) as u64
+            * self.out_c as u64
+            * (self.kh * self.kw * (self.in_c / self.groups)) as u64
     }
 
     /// True for a depthwise convolution.
@@ -226,7 +270,10 @@ mod tests {
         assert_eq!(p.out_hw(), (56, 56));
         let p = Conv2dParams::dense(1, 7, 5, 3, 4, 3, 2, 1);
         assert_eq!(p.out_hw(), (4, 3));
-        assert_eq!(Conv2dParams::dense(2, 14, 14, 512, 512, 3, 1, 1).macs(), 2 * 196 * 512 * 4608);
+        assert_eq!(
+            Conv2dParams::dense(2, 14, 14, 512, 512, 3, 1, 1).macs(),
+            2 * 196 * 512 * 4608
+        );
         assert!(Conv2dParams::dense(1, 1, 1, 1, 1, 3, 1, 0).validate().is_err());
         assert!(Conv2dParams::dense(1, 4, 4, 1, 1, 3, 0, 0).validate().is_err());
     }

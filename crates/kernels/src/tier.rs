@@ -126,7 +126,10 @@ mod tests {
         for t in Tier::ALL {
             assert_eq!(Tier::from_name(t.name()).unwrap(), t);
         }
-        assert!(matches!(Tier::from_name("sse9"), Err(KernelError::UnknownTier(_))));
+        assert!(matches!(
+            Tier::from_name("sse9"),
+            Err(KernelError::UnknownTier(_))
+        ));
     }
 
     #[test]
