@@ -6,13 +6,8 @@ use mobilenet_unet_kernels::{Activation, Tier};
 use ndarray::Array4;
 use proptest::prelude::*;
 
-/// The tiers this CPU runs, printing the ones it cannot (no silent passes).
-fn tiers() -> Vec<Tier> {
-    for t in Tier::ALL.into_iter().filter(|t| !t.is_available()) {
-        println!("SKIPPED tier {t}: not available on this CPU");
-    }
-    Tier::available()
-}
+mod common;
+use common::tiers;
 
 fn same(a: f32, b: f32) -> bool {
     a == b || (a.is_nan() && b.is_nan())

@@ -11,6 +11,9 @@ use mobilenet_unet_kernels::{
 };
 use proptest::prelude::*;
 
+mod common;
+use common::tiers;
+
 struct Rng(u64);
 
 impl Rng {
@@ -210,15 +213,6 @@ fn problem() -> impl Strategy<Value = ConvProblem> {
         any::<u64>(),
     )
         .prop_map(|(p, combo, extra, seed)| ConvProblem::new(p, combo, extra, seed))
-}
-
-fn tiers() -> Vec<Tier> {
-    for t in Tier::ALL {
-        if !t.is_available() {
-            println!("SKIPPED tier {t}: not available on this CPU");
-        }
-    }
-    Tier::available()
 }
 
 proptest! {

@@ -8,6 +8,9 @@ use mobilenet_unet_kernels::gemm::{self, reference, MatrixA, PackA, PackedB, KC,
 use mobilenet_unet_kernels::{Activation, ChannelAffine, Epilogue, KernelError, Tier};
 use proptest::prelude::*;
 
+mod common;
+use common::tiers;
+
 /// A small deterministic generator (xorshift64*), so a case is reproducible from its seed.
 struct Rng(u64);
 
@@ -211,15 +214,6 @@ fn problem() -> impl Strategy<Value = GemmProblem> {
         any::<u64>(),
     )
         .prop_map(|(m, k, n, lp, cp, combo, seed)| GemmProblem::new(m, k, n, lp, cp, combo, seed))
-}
-
-fn tiers() -> Vec<Tier> {
-    for t in Tier::ALL {
-        if !t.is_available() {
-            println!("SKIPPED tier {t}: not available on this CPU");
-        }
-    }
-    Tier::available()
 }
 
 proptest! {

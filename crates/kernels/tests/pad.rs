@@ -6,12 +6,8 @@ use mobilenet_unet_kernels::{KernelError, Tier};
 use ndarray::{s, Array4};
 use proptest::prelude::*;
 
-fn tiers() -> Vec<Tier> {
-    for t in Tier::ALL.into_iter().filter(|t| !t.is_available()) {
-        println!("SKIPPED tier {t}: not available on this CPU");
-    }
-    Tier::available()
-}
+mod common;
+use common::tiers;
 
 #[derive(Debug, Clone)]
 struct PadProblem {

@@ -7,12 +7,8 @@ use mobilenet_unet_kernels::{KernelError, Tier};
 use ndarray::{Array4, Axis};
 use proptest::prelude::*;
 
-fn tiers() -> Vec<Tier> {
-    for t in Tier::ALL.into_iter().filter(|t| !t.is_available()) {
-        println!("SKIPPED tier {t}: not available on this CPU");
-    }
-    Tier::available()
-}
+mod common;
+use common::tiers;
 
 /// `rows` rows of `c` logits (rows = batch·h·w).
 #[derive(Debug, Clone)]

@@ -6,12 +6,8 @@ use mobilenet_unet_kernels::{KernelError, Tier};
 use ndarray::Array4;
 use proptest::prelude::*;
 
-fn tiers() -> Vec<Tier> {
-    for t in Tier::ALL.into_iter().filter(|t| !t.is_available()) {
-        println!("SKIPPED tier {t}: not available on this CPU");
-    }
-    Tier::available()
-}
+mod common;
+use common::tiers;
 
 fn channels() -> impl Strategy<Value = usize> {
     prop_oneof![1usize..=17, prop::sample::select(vec![23, 24, 25, 31, 32, 33])]
