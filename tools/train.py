@@ -182,6 +182,31 @@ def plot(rows):
     fig.savefig(CURVE_PATH, dpi=90)
 
 
+def transplant_weights(src, dst):
+    """Copy every layer's weights from ``src`` to the same-named layer of ``dst``.
+
+    Where ``dst`` has a wider kernel input (``l1_skip_conn`` switched on concatenates f1 onto the
+    input of ``dec4_conv``), the old kernel fills the first input channels and the new ones
+    start at zero, so ``dst`` computes exactly what ``src`` did until training uses f1."""
+    old = {layer.name: layer for layer in src.layers}
+    for layer in dst.layers:
+        if layer.name not in old or not layer.weights:
+            continue
+        new_ws = []
+        for w_new, w_old in zip(layer.get_weights(), old[layer.name].get_weights()):
+            if w_new.shape == w_old.shape:
+                new_ws.append(w_old)
+            elif w_new.ndim == 4 and w_new.shape[:2] + w_new.shape[3:] == w_old.shape[:2] + w_old.shape[3:]:
+                widened = np.zeros_like(w_new)
+                widened[:, :, : w_old.shape[2], :] = w_old
+                new_ws.append(widened)
+                print("%s: kernel widened %s -> %s (new input channels start at 0)"
+                      % (layer.name, w_old.shape, w_new.shape), flush=True)
+            else:
+                raise ValueError("%s: cannot transplant %s into %s" % (layer.name, w_old.shape, w_new.shape))
+        layer.set_weights(new_ws)
+
+
 def train(resume_epochs=0, max_minutes=None):
     """Train from scratch, or (resume_epochs > 0) continue from the saved .keras model for that
     many more epochs with a fresh Adam and a fresh warm-up + cosine schedule, appending to the
@@ -262,7 +287,12 @@ def train(resume_epochs=0, max_minutes=None):
     first_epoch = 0
     if resume_epochs:
         prev = keras.saving.load_model(KERAS_PATH, safe_mode=False)
-        model.set_weights(prev.get_weights())
+        transplant_weights(prev, model)
+        full.set_weights(model.get_weights())
+        drift = float(np.max(np.abs(full.predict(xv[:4], verbose=0) - prev.predict(xv[:4], verbose=0))))
+        print("resumed model vs saved model, max |p diff| on 4 val images: %.2e" % drift, flush=True)
+        if drift > 1e-4:
+            raise SystemExit("the transplanted weights do not reproduce the saved model")
         with open(LOG_PATH) as f:
             for r in csv.DictReader(f):
                 rows.append({k: (int(v) if k == "epoch" else float(v)) for k, v in r.items()})
@@ -324,7 +354,14 @@ def main():
     ap.add_argument("--resume-epochs", type=int, default=0,
                     help="continue the saved model for this many more epochs (fresh optimiser)")
     ap.add_argument("--max-minutes", type=float, help="wall-clock budget for this run's training")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a CONFIG entry for this run, e.g. --set peak_lr=1e-3 (repeatable)")
     args = ap.parse_args()
+    for item in args.set:
+        key, _, value = item.partition("=")
+        if key not in CONFIG:
+            ap.error("--set: unknown CONFIG key %r (known: %s)" % (key, ", ".join(CONFIG)))
+        CONFIG[key] = json.loads(value) if not isinstance(CONFIG[key], str) else value
     if not args.convert_only:
         train(args.resume_epochs, args.max_minutes)
     if not args.no_convert:
