@@ -3,7 +3,7 @@
 
     KERAS_BACKEND=jax .venv/bin/python tools/eval_keras.py \
         [--weights weights/mobilenet_unet_shapes.safetensors | --keras MODEL.keras] \
-        [--data data/test] [--json-out docs/figures/eval_keras.json]
+        [--data data/test] [--json-out crates/verify/fixtures/default_weights_eval_keras.json]
 
 Weights: by default the converted safetensors file (the exact tensors our engine loads; f16 values
 are widened to f32) is loaded into the Keras model built by tools/mobilenet_unet_keras.py with
@@ -29,11 +29,15 @@ Convention (the Rust ``eval`` uses the same):
    whose union is 0 in the whole set has no IoU (null in JSON) and is left out of the mean.
    Mean IoU = mean of IoU_c over classes with union > 0.
 
+The default output is the fixture ``crates/verify`` compares our engine's eval with (so CI checks
+the shipped weights against Keras without Python).
+
 JSON keys as the Rust ``eval --json``: ``images``, ``pixel_accuracy``, ``mean_iou``, ``class_iou``
 (name -> IoU or null), ``confusion`` (``confusion[truth][predicted]``), plus provenance fields.
 """
 
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -49,7 +53,7 @@ sys.path.insert(0, HERE)
 
 DEFAULT_WEIGHTS = os.path.join(ROOT, "weights", "mobilenet_unet_shapes.safetensors")
 DEFAULT_DATA = os.path.join(ROOT, "data", "test")
-DEFAULT_JSON = os.path.join(ROOT, "docs", "figures", "eval_keras.json")
+DEFAULT_JSON = os.path.join(ROOT, "crates", "verify", "fixtures", "default_weights_eval_keras.json")
 
 
 def preprocess(rgb_uint8, mode):
@@ -180,6 +184,8 @@ def main():
     res.update({
         "engine": "keras %s (backend %s)" % (__import__("keras").__version__, os.environ["KERAS_BACKEND"]),
         "weights": os.path.relpath(source, ROOT),
+        # crates/verify checks that the binary embeds exactly this file before comparing.
+        "weights_sha256": hashlib.sha256(open(source, "rb").read()).hexdigest(),
         "data": os.path.relpath(os.path.abspath(args.data), ROOT),
         "images": len(names),
         "image_size": [int(h), int(w)],

@@ -11,6 +11,12 @@ const DEFAULT_WEIGHTS: Option<&[u8]> = Some(include_bytes!(env!("MOBILENET_UNET_
 #[cfg(not(has_default_weights))]
 const DEFAULT_WEIGHTS: Option<&[u8]> = None;
 
+/// The embedded default weights file's bytes, if this build has them (for checksums and for
+/// comparing with what Keras evaluated).
+pub fn default_weights_bytes() -> Option<&'static [u8]> {
+    DEFAULT_WEIGHTS
+}
+
 /// The embedded default weights (`weights/mobilenet_unet_shapes.safetensors` of the repository).
 pub fn default_weights() -> Result<Weights> {
     match DEFAULT_WEIGHTS {

@@ -11,6 +11,9 @@
 //!   (f1..f4, dec1..dec4, logits), through the optimised [`mobilenet_unet::Model`] and through
 //!   the unfolded [`mobilenet_unet::reference`] oracle, with the weights converted by
 //!   `tools/convert_keras.py`;
+//! - [`default_model`]: the trained weights embedded in the binary, evaluated on the committed
+//!   test set by our engine and by Keras (same file, checked by SHA-256): the confusion
+//!   matrices and every metric must agree;
 //! - [`params`]: Keras's `count_params()` for eleven configurations, per layer and in total,
 //!   and the seed's 16→32 lesson (4608 vs 656).
 //!
@@ -24,6 +27,7 @@
 //! so they get an absolute `1e-4`; argmax agreement must be at least 99.5% of pixels (a pixel
 //! whose top two classes differ by less than the error may flip).
 
+pub mod default_model;
 pub mod fixtures;
 pub mod layers;
 pub mod models;
@@ -67,5 +71,8 @@ pub fn run_all(dir: &Path) -> Result<Report> {
     report.checks.extend(params::check_param_counts(dir)?);
     report.checks.extend(layers::check_layers(dir)?);
     report.checks.extend(models::check_models(dir)?);
+    report
+        .checks
+        .extend(default_model::check_default_weights_eval(dir)?);
     Ok(report)
 }

@@ -1,6 +1,6 @@
 //! `cargo test` runs every Keras check; a failure prints the offending rows.
 
-use mobilenet_unet_verify::{default_fixtures_dir, layers, models, params, Check};
+use mobilenet_unet_verify::{default_fixtures_dir, default_model, layers, models, params, Check};
 
 fn assert_all_pass(checks: Vec<Check>) {
     assert!(!checks.is_empty(), "no checks ran");
@@ -32,6 +32,11 @@ fn single_layers_equal_keras_on_every_tier() {
 #[test]
 fn whole_models_equal_keras_at_every_tap() {
     assert_all_pass(models::check_models(&default_fixtures_dir()).unwrap());
+}
+
+#[test]
+fn default_weights_eval_equals_keras() {
+    assert_all_pass(default_model::check_default_weights_eval(&default_fixtures_dir()).unwrap());
 }
 
 #[test]
