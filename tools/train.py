@@ -322,7 +322,15 @@ def train(resume_epochs=0, max_minutes=None):
     rows = []
     first_epoch = 0
     if resume_epochs:
-        prev = keras.saving.load_model(KERAS_PATH, safe_mode=False)
+        if os.path.exists(KERAS_PATH):
+            prev = keras.saving.load_model(KERAS_PATH, safe_mode=False)
+        else:
+            # A fresh clone has no (git-ignored) .keras checkpoint: continue from the committed
+            # f16 weights instead, widened to f32 -- the model our engine ships.
+            from eval_keras import model_from_safetensors
+
+            print("no %s: resuming from %s" % (KERAS_PATH, WEIGHTS_PATH), flush=True)
+            prev, _ = model_from_safetensors(WEIGHTS_PATH, s, s)
         transplant_weights(prev, model)
         full.set_weights(model.get_weights())
         drift = float(np.max(np.abs(full.predict(xv[:4], verbose=0) - prev.predict(xv[:4], verbose=0))))
