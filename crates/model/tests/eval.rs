@@ -100,6 +100,14 @@ fn eval_error(dir: &Path) -> String {
     evaluate(&small_model(), dir).unwrap_err().to_string()
 }
 
+/// The error for a one-image set whose label file is replaced by `label`.
+fn eval_error_with_label(name: &str, label: GrayImage) -> String {
+    let dir = dataset(name);
+    write_pair(&dir, "000.png", 1, 3);
+    label.save(dir.join("labels/000.png")).unwrap();
+    eval_error(&dir)
+}
+
 #[test]
 fn a_folder_without_images_is_an_error() {
     let dir = dataset("empty");
@@ -119,23 +127,15 @@ fn a_missing_label_names_the_label_file() {
 
 #[test]
 fn a_label_of_another_size_is_an_error() {
-    let dir = dataset("label-size");
-    write_pair(&dir, "000.png", 1, 3);
-    GrayImage::new(SIZE, SIZE / 2)
-        .save(dir.join("labels/000.png"))
-        .unwrap();
-    let e = eval_error(&dir);
+    let e = eval_error_with_label("label-size", GrayImage::new(SIZE, SIZE / 2));
     assert!(e.contains("label"), "{e}");
 }
 
 #[test]
 fn a_label_class_the_model_does_not_have_is_an_error() {
-    let dir = dataset("label-class");
-    write_pair(&dir, "000.png", 1, 3);
     let mut lab = GrayImage::new(SIZE, SIZE);
     lab.put_pixel(4, 6, Luma([7]));
-    lab.save(dir.join("labels/000.png")).unwrap();
-    let e = eval_error(&dir);
+    let e = eval_error_with_label("label-class", lab);
     assert!(e.contains("class 7") && e.contains("3"), "{e}");
 }
 
