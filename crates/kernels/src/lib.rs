@@ -30,8 +30,11 @@ pub mod params;
 pub mod softmax;
 pub mod tier;
 pub mod upsample;
+pub mod winograd;
 
 pub use epilogue::{Activation, ChannelAffine, Epilogue};
 pub use error::{KernelError, Result};
-pub use params::{same_padding, Conv2dParams, ConvAlgorithm};
+pub use params::{
+    same_padding, Conv2dParams, ConvAlgorithm, SMALL_N, WINOGRAD_MAX_FILTERS, WINOGRAD_MIN_IN_C,
+};
 pub use tier::Tier;

@@ -13,16 +13,45 @@
 
 use crate::error::{KernelError, Result};
 
-/// Which algorithm computes a convolution. Chosen by [`Conv2dParams::algorithm`] only.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which algorithm computes a convolution. [`Conv2dParams::algorithm`] is the rule;
+/// `conv::ConvWeights::prepare_as` (or `MOBILENET_UNET_CONV`) can force another one that applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ConvAlgorithm {
     /// One filter per channel (`groups == in_c == out_c`): a direct NHWC kernel.
     Depthwise,
+    /// Dense with at most [`SMALL_N`] output channels (the classifier): one dot product per
+    /// output, vectorised along the reduction, no GEMM packing.
+    SmallN,
     /// 1x1, stride 1, no padding: the NHWC input already *is* the GEMM's A matrix.
     Pointwise,
+    /// Dense 3x3 stride 1: Winograd F(4x4, 3x3), 36 GEMMs over transformed tiles.
+    Winograd,
     /// Anything else dense: image patches packed into GEMM panels.
     Im2colGemm,
 }
+
+impl ConvAlgorithm {
+    /// The lower-case name used in `MOBILENET_UNET_CONV`, profiles and benchmark ids.
+    pub fn name(self) -> &'static str {
+        match self {
+            ConvAlgorithm::Depthwise => "depthwise",
+            ConvAlgorithm::SmallN => "small_n",
+            ConvAlgorithm::Pointwise => "pointwise",
+            ConvAlgorithm::Winograd => "winograd",
+            ConvAlgorithm::Im2colGemm => "im2col",
+        }
+    }
+}
+
+/// Dense layers with at most this many output channels take [`ConvAlgorithm::SmallN`].
+pub const SMALL_N: usize = 8;
+/// Winograd is chosen from this many input channels on: below it the transforms cost more
+/// than the multiplies they save.
+pub const WINOGRAD_MIN_IN_C: usize = 16;
+/// Winograd is chosen up to this many filters (`in_c · out_c`): its weights take 4x the memory
+/// of the 3x3 ones (36 floats a filter instead of 9), so the widest layers, whose few large
+/// tiles gain least, keep im2col. 512 x 512 filters = 36 MiB in the Winograd domain.
+pub const WINOGRAD_MAX_FILTERS: usize = 512 * 512;
 
 /// Shape and hyper-parameters of one convolution over a batch of NHWC images.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -218,14 +247,48 @@ impl Conv2dParams {
             && self.pad_top + self.pad_bottom + self.pad_left + self.pad_right == 0
     }
 
-    /// The algorithm that computes this convolution. The one place the choice is made.
+    /// True for a dense 3x3 stride-1 convolution (any padding): Winograd F(4x4, 3x3) computes it.
+    pub fn winograd_applies(&self) -> bool {
+        self.groups == 1 && self.kh == 3 && self.kw == 3 && self.stride_h == 1 && self.stride_w == 1
+    }
+
+    /// The algorithm that computes this convolution: the one place the choice is made.
+    ///
+    /// 1. depthwise weights: [`ConvAlgorithm::Depthwise`];
+    /// 2. dense with `out_c <= SMALL_N`: [`ConvAlgorithm::SmallN`] (a GEMM tile would be mostly
+    ///    padding);
+    /// 3. 1x1 stride 1 unpadded: [`ConvAlgorithm::Pointwise`];
+    /// 4. 3x3 stride 1 with `in_c >= WINOGRAD_MIN_IN_C` and `in_c · out_c <= WINOGRAD_MAX_FILTERS`:
+    ///    [`ConvAlgorithm::Winograd`] (4x fewer multiplies);
+    /// 5. anything else: [`ConvAlgorithm::Im2colGemm`].
+    ///
+    /// The rule looks at channels only, not at the image size, because weights are prepared
+    /// once for every size the model will see.
     pub fn algorithm(&self) -> ConvAlgorithm {
         if self.is_depthwise() {
             ConvAlgorithm::Depthwise
+        } else if self.out_c <= SMALL_N {
+            ConvAlgorithm::SmallN
         } else if self.is_pointwise() {
             ConvAlgorithm::Pointwise
+        } else if self.winograd_applies()
+            && self.in_c >= WINOGRAD_MIN_IN_C
+            && self.in_c * self.out_c <= WINOGRAD_MAX_FILTERS
+        {
+            ConvAlgorithm::Winograd
         } else {
             ConvAlgorithm::Im2colGemm
+        }
+    }
+
+    /// Whether `algorithm` can compute this convolution (what forcing one is checked against).
+    pub fn supports(&self, algorithm: ConvAlgorithm) -> bool {
+        let dense = !self.is_depthwise() && self.groups == 1;
+        match algorithm {
+            ConvAlgorithm::Depthwise => self.is_depthwise(),
+            ConvAlgorithm::SmallN | ConvAlgorithm::Im2colGemm => dense,
+            ConvAlgorithm::Pointwise => self.is_pointwise(),
+            ConvAlgorithm::Winograd => self.winograd_applies(),
         }
     }
 
@@ -260,7 +323,32 @@ mod tests {
         assert_eq!(dw.weight_len() + pw.weight_len(), 656);
         assert_eq!(dw.algorithm(), ConvAlgorithm::Depthwise);
         assert_eq!(pw.algorithm(), ConvAlgorithm::Pointwise);
-        assert_eq!(standard.algorithm(), ConvAlgorithm::Im2colGemm);
+        assert_eq!(standard.algorithm(), ConvAlgorithm::Winograd);
+        // The decoder's widest layer keeps im2col; stride 2 and 5x5 cannot take Winograd.
+        assert_eq!(
+            Conv2dParams::dense(1, 14, 14, 1024, 512, 3, 1, 1).algorithm(),
+            ConvAlgorithm::Im2colGemm
+        );
+        assert_eq!(
+            Conv2dParams::dense(1, 14, 14, 768, 256, 3, 1, 1).algorithm(),
+            ConvAlgorithm::Winograd
+        );
+        assert_eq!(
+            Conv2dParams::dense(1, 9, 9, 32, 32, 3, 2, 1).algorithm(),
+            ConvAlgorithm::Im2colGemm
+        );
+        assert_eq!(
+            Conv2dParams::dense(1, 9, 9, 32, 32, 5, 1, 2).algorithm(),
+            ConvAlgorithm::Im2colGemm
+        );
+        assert_eq!(
+            Conv2dParams::dense(1, 9, 9, 8, 32, 3, 1, 1).algorithm(),
+            ConvAlgorithm::Im2colGemm
+        );
+        assert_eq!(
+            Conv2dParams::dense(1, 9, 9, 64, 2, 3, 1, 1).algorithm(),
+            ConvAlgorithm::SmallN
+        );
     }
 
     #[test]

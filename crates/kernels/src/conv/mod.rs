@@ -7,12 +7,18 @@
 //!   `(N·H·W, Cin) @ (Cin, Cout) -> (N·H·W, Cout)`, used in place with no copy.
 //! - **Im2col + GEMM** (anything else dense): `(N·OH·OW, KH·KW·Cin) @ (KH·KW·Cin, Cout)`, the
 //!   image patches packed straight into GEMM panels by [`Im2col`].
+//! - **Winograd F(4x4, 3x3)** (dense 3x3 stride 1 with enough channels, the decoder): 36 GEMMs
+//!   over transformed tiles, 4x fewer multiplies ([`crate::winograd`]).
 //! - **Small N** (dense with `out_c <= `[`SMALL_N`], e.g. the classifier): no GEMM and no
 //!   packing; one dot product per output element, vectorised along the reduction (`small_n.rs`).
-//!   [`use_small_n`] is the one place that decides, when the weights are prepared.
 //!
-//! Weights are prepared once ([`ConvWeights::prepare`], "prepare once, run many"): dense
-//! HWIO weights are packed into a [`PackedB`], depthwise HWC weights are kept as they are.
+//! Weights are prepared once ([`ConvWeights::prepare`], "prepare once, run many") for the
+//! algorithm [`Conv2dParams::algorithm`] picks: dense HWIO weights are packed into a
+//! [`PackedB`] or transformed to the Winograd domain, depthwise HWC weights are kept as they
+//! are. The prepared weights then decide what runs. [`ConvWeights::prepare_as`] forces another
+//! algorithm that applies, and so does the environment variable `MOBILENET_UNET_CONV`
+//! ([`CONV_ENV`]: `im2col` turns Winograd off, `winograd` uses it for every 3x3 stride-1 layer
+//! it can compute), to compare them on the same model.
 //!
 //! # Writing into a channel slice
 //!
@@ -38,16 +44,24 @@ use crate::error::{check_len, KernelError, Result};
 use crate::gemm::{self, MatrixA, PackedB};
 use crate::params::{Conv2dParams, ConvAlgorithm};
 use crate::tier::Tier;
+use crate::winograd::{self, WinogradWeights};
 use ndarray::{Array4, ArrayView4};
 use rayon::prelude::*;
+use std::sync::OnceLock;
 
 const OP: &str = "conv2d";
 
-/// Convolution weights prepared for the algorithm their [`Conv2dParams`] selects.
+/// The environment variable that overrides the algorithm rule when weights are prepared:
+/// `auto` (or unset), `im2col` (never Winograd) or `winograd` (Winograd wherever it applies).
+pub const CONV_ENV: &str = "MOBILENET_UNET_CONV";
+
+/// Convolution weights prepared for one algorithm.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ConvWeights {
     /// Dense (pointwise or im2col) weights: HWIO viewed as `(KH·KW·Cin) x Cout`, packed.
     Gemm(PackedB),
+    /// Dense 3x3 weights in the Winograd domain: 36 packed `Cin x Cout` matrices.
+    Winograd(WinogradWeights),
     /// Dense weights of a layer with few output channels ([`use_small_n`]): `out_c` columns of
     /// `KH·KW·Cin` contiguous floats (HWIO transposed).
     Columns(Vec<f32>),
@@ -55,22 +69,93 @@ pub enum ConvWeights {
     Depthwise(Vec<f32>),
 }
 
+/// What `MOBILENET_UNET_CONV` asks for, read once per process.
+fn conv_override() -> Result<Option<ConvAlgorithm>> {
+    static OVERRIDE: OnceLock<Result<Option<ConvAlgorithm>>> = OnceLock::new();
+    OVERRIDE
+        .get_or_init(|| match std::env::var(CONV_ENV) {
+            Err(_) => Ok(None),
+            Ok(v) => match v.trim().to_ascii_lowercase().as_str() {
+                "" | "auto" => Ok(None),
+                "im2col" => Ok(Some(ConvAlgorithm::Im2colGemm)),
+                "winograd" => Ok(Some(ConvAlgorithm::Winograd)),
+                _ => Err(KernelError::InvalidParams {
+                    op: "MOBILENET_UNET_CONV",
+                    reason: format!("{v:?} names no choice (expected auto, im2col or winograd)"),
+                }),
+            },
+        })
+        .clone()
+}
+
 impl ConvWeights {
-    /// Prepares `weights` (HWIO for dense, HWC for depthwise) for `params`.
+    /// Prepares `weights` (HWIO for dense, HWC for depthwise) for the algorithm
+    /// [`Conv2dParams::algorithm`] picks, unless `MOBILENET_UNET_CONV` says otherwise: `im2col`
+    /// replaces Winograd by im2col, `winograd` takes Winograd for every dense 3x3 stride-1
+    /// layer with more than [`SMALL_N`] outputs.
     pub fn prepare(params: &Conv2dParams, weights: &[f32]) -> Result<ConvWeights> {
         params.validate()?;
+        let rule = params.algorithm();
+        let algorithm = match (conv_override()?, rule) {
+            (Some(ConvAlgorithm::Im2colGemm), ConvAlgorithm::Winograd) => ConvAlgorithm::Im2colGemm,
+            (Some(ConvAlgorithm::Winograd), ConvAlgorithm::Im2colGemm) if params.winograd_applies() => {
+                ConvAlgorithm::Winograd
+            }
+            _ => rule,
+        };
+        Self::prepare_as(params, weights, algorithm)
+    }
+
+    /// Prepares `weights` for `algorithm`, which must apply to `params`
+    /// ([`Conv2dParams::supports`]); to compare algorithms on the same layer.
+    pub fn prepare_as(
+        params: &Conv2dParams,
+        weights: &[f32],
+        algorithm: ConvAlgorithm,
+    ) -> Result<ConvWeights> {
+        params.validate()?;
         check_len(OP, "weights", params.weight_len(), weights.len())?;
-        Ok(match params.algorithm() {
+        if !params.supports(algorithm) {
+            return invalid(format!("{algorithm:?} cannot compute {params:?}"));
+        }
+        let (_, k, n) = params.gemm_mkn();
+        Ok(match algorithm {
             ConvAlgorithm::Depthwise => ConvWeights::Depthwise(weights.to_vec()),
-            _ if use_small_n(params) => {
-                let (_, k, n) = params.gemm_mkn();
-                ConvWeights::Columns(small_n::columns(weights, k, n))
+            ConvAlgorithm::SmallN => ConvWeights::Columns(small_n::columns(weights, k, n)),
+            ConvAlgorithm::Winograd => {
+                ConvWeights::Winograd(WinogradWeights::prepare(params.in_c, params.out_c, weights)?)
             }
             ConvAlgorithm::Pointwise | ConvAlgorithm::Im2colGemm => {
-                let (_, k, n) = params.gemm_mkn();
                 ConvWeights::Gemm(PackedB::pack(weights, k, n)?)
             }
         })
+    }
+
+    /// The algorithm these weights run.
+    pub fn algorithm(&self, params: &Conv2dParams) -> ConvAlgorithm {
+        match self {
+            ConvWeights::Depthwise(_) => ConvAlgorithm::Depthwise,
+            ConvWeights::Columns(_) => ConvAlgorithm::SmallN,
+            ConvWeights::Winograd(_) => ConvAlgorithm::Winograd,
+            ConvWeights::Gemm(_) if params.is_pointwise() => ConvAlgorithm::Pointwise,
+            ConvWeights::Gemm(_) => ConvAlgorithm::Im2colGemm,
+        }
+    }
+
+    /// Floats held (for memory accounting).
+    pub fn len(&self) -> usize {
+        match self {
+            ConvWeights::Gemm(b) => b.panels() * b.k() * gemm::NR,
+            ConvWeights::Winograd(w) => {
+                winograd::FREQUENCIES * w.in_c() * w.out_c().next_multiple_of(gemm::NR)
+            }
+            ConvWeights::Columns(v) | ConvWeights::Depthwise(v) => v.len(),
+        }
+    }
+
+    /// True when no floats are held (never, for validated parameters).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
@@ -122,8 +207,14 @@ pub fn conv2d_nhwc_with_tier(
         return check_len(OP, "output", needed, output.len());
     }
     let tier = tier.ensure_available()?;
-    match (params.algorithm(), weights) {
-        (ConvAlgorithm::Depthwise, ConvWeights::Depthwise(w)) => {
+    let algorithm = weights.algorithm(params);
+    if !params.supports(algorithm) {
+        return invalid(format!(
+            "weights were prepared for {algorithm:?}, which cannot compute {params:?}"
+        ));
+    }
+    match weights {
+        ConvWeights::Depthwise(w) => {
             if out_pixel_stride != n {
                 return invalid(format!(
                     "depthwise output must be contiguous (stride {out_pixel_stride} != {n})"
@@ -138,7 +229,21 @@ pub fn conv2d_nhwc_with_tier(
                 epilogue,
             )
         }
-        (ConvAlgorithm::Pointwise | ConvAlgorithm::Im2colGemm, ConvWeights::Columns(cols)) => {
+        ConvWeights::Winograd(w) => {
+            if tier == Tier::Reference {
+                return reference_strided(params, input, &w.to_hwio(), output, out_pixel_stride, epilogue);
+            }
+            winograd::winograd_conv3x3_nhwc_with_tier(
+                tier,
+                params,
+                input,
+                w,
+                output,
+                out_pixel_stride,
+                epilogue,
+            )
+        }
+        ConvWeights::Columns(cols) => {
             if cols.len() != k * n {
                 return invalid(format!(
                     "weights prepared with {} floats, convolution needs {k} x {n}",
@@ -173,7 +278,7 @@ pub fn conv2d_nhwc_with_tier(
                 .for_each(run);
             Ok(())
         }
-        (ConvAlgorithm::Pointwise | ConvAlgorithm::Im2colGemm, ConvWeights::Gemm(b)) => {
+        ConvWeights::Gemm(b) => {
             if (b.k(), b.n()) != (k, n) {
                 return invalid(format!(
                     "weights packed as {} x {}, convolution needs {k} x {n}",
@@ -191,7 +296,7 @@ pub fn conv2d_nhwc_with_tier(
                     epilogue,
                 );
             }
-            if params.algorithm() == ConvAlgorithm::Pointwise {
+            if algorithm == ConvAlgorithm::Pointwise {
                 // (N·H·W, Cin) @ (Cin, Cout): the input is A as it is.
                 gemm::gemm_with_tier(
                     tier,
@@ -213,13 +318,10 @@ pub fn conv2d_nhwc_with_tier(
                 )
             }
         }
-        (alg, _) => invalid(format!(
-            "weights were prepared for another algorithm than {alg:?}"
-        )),
     }
 }
 
-fn invalid(reason: String) -> Result<()> {
+fn invalid<T>(reason: String) -> Result<T> {
     Err(KernelError::InvalidParams { op: OP, reason })
 }
 

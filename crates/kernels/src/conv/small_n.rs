@@ -22,7 +22,7 @@ use crate::epilogue::Epilogue;
 use crate::params::Conv2dParams;
 
 /// The largest `out_c` that takes this path; wider layers use the GEMM (see [`use_small_n`]).
-pub const SMALL_N: usize = 8;
+pub use crate::params::SMALL_N;
 /// Lanes of one accumulator (one AVX register).
 const LANES: usize = 8;
 /// Output channels that share one pass over a pixel's input.
@@ -30,10 +30,10 @@ const COLS: usize = 4;
 /// Output pixels per parallel work item (a fixed split: the sums never depend on it).
 pub(crate) const PIXELS_PER_ITEM: usize = 128;
 
-/// Whether a dense convolution with these params takes the small-N path: the one place the
-/// choice is made ([`super::ConvWeights::prepare`] stores the weights for it).
+/// Whether a dense convolution with these params takes the small-N path
+/// ([`Conv2dParams::algorithm`] is [`crate::ConvAlgorithm::SmallN`]).
 pub fn use_small_n(params: &Conv2dParams) -> bool {
-    !params.is_depthwise() && params.out_c <= SMALL_N
+    params.algorithm() == crate::ConvAlgorithm::SmallN
 }
 
 /// HWIO weights (`k x n` row-major) transposed to `n` contiguous columns of length `k`.

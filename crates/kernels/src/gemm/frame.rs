@@ -105,35 +105,72 @@ pub(crate) fn gemm_parallel(
 ) {
     let m = a.m();
     let rows_per = rows_per_item(m);
-    let scratch_len = MC.min(rows_per.next_multiple_of(MR)) * kc_step(a.k());
     let work = |(idx, chunk): (usize, &mut [f32])| {
         let row0 = idx * rows_per;
-        A_SCRATCH.with(|cell| {
-            // A nested call on this thread (none today) would find the cell borrowed; give it
-            // its own buffer rather than panic.
-            let mut own = Vec::new();
-            let mut guard = cell.try_borrow_mut();
-            let buf = match guard.as_deref_mut() {
-                Ok(v) => v,
-                Err(_) => &mut own,
-            };
-            run_item(ItemArgs {
-                a,
-                b,
-                row0,
-                rows: rows_per.min(m - row0),
-                c: chunk,
-                ldc,
-                epilogue,
-                apack: aligned_scratch(buf, scratch_len),
-            });
-        });
+        run_rows(
+            a,
+            b,
+            row0,
+            rows_per.min(m - row0),
+            chunk,
+            ldc,
+            epilogue,
+            &run_item,
+        );
     };
     if rows_per >= m {
         work((0, c));
     } else {
         c.par_chunks_mut(rows_per * ldc).enumerate().for_each(work);
     }
+}
+
+/// The whole GEMM as one work item on the calling thread: for callers that already run many
+/// independent GEMMs in parallel (Winograd's 36 products per block of tiles).
+pub(crate) fn gemm_serial(
+    a: &dyn PackA,
+    b: &PackedB,
+    c: &mut [f32],
+    ldc: usize,
+    epilogue: &Epilogue,
+    run_item: impl Fn(ItemArgs),
+) {
+    run_rows(a, b, 0, a.m(), c, ldc, epilogue, &run_item);
+}
+
+/// Runs rows `row0 .. row0 + rows` of C (row `row0` at `c[0]`) with this thread's A scratch.
+#[allow(clippy::too_many_arguments)]
+fn run_rows(
+    a: &dyn PackA,
+    b: &PackedB,
+    row0: usize,
+    rows: usize,
+    c: &mut [f32],
+    ldc: usize,
+    epilogue: &Epilogue,
+    run_item: &impl Fn(ItemArgs),
+) {
+    let scratch_len = MC.min(rows.next_multiple_of(MR)) * kc_step(a.k());
+    A_SCRATCH.with(|cell| {
+        // A nested call on this thread (none today) would find the cell borrowed; give it
+        // its own buffer rather than panic.
+        let mut own = Vec::new();
+        let mut guard = cell.try_borrow_mut();
+        let buf = match guard.as_deref_mut() {
+            Ok(v) => v,
+            Err(_) => &mut own,
+        };
+        run_item(ItemArgs {
+            a,
+            b,
+            row0,
+            rows,
+            c,
+            ldc,
+            epilogue,
+            apack: aligned_scratch(buf, scratch_len),
+        });
+    });
 }
 
 /// Loops 5 to 3 for one work item. `#[inline(always)]` so each tier's wrapper compiles it with

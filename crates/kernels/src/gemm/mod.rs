@@ -141,6 +141,40 @@ pub fn gemm_with_tier(
     }
 }
 
+/// [`gemm_with_tier`] on the calling thread only, without splitting rows over rayon.
+///
+/// For kernels that parallelise over their own independent work (Winograd runs 36 small
+/// products per block of tiles, one block per thread). Same results as [`gemm_with_tier`]:
+/// the row split never changes the order of a reduction.
+pub(crate) fn gemm_serial_with_tier(
+    tier: Tier,
+    a: &dyn PackA,
+    b: &PackedB,
+    c: &mut [f32],
+    ldc: usize,
+    epilogue: &Epilogue,
+) -> Result<()> {
+    let (m, k, n) = (a.m(), a.k(), b.n());
+    validate(m, k, n, b.k(), c.len(), ldc, epilogue)?;
+    if m == 0 || n == 0 || k == 0 || tier == Tier::Reference {
+        // The degenerate and oracle cases allocate anyway; the threaded entry handles them.
+        return gemm_with_tier(tier, a, b, c, ldc, epilogue);
+    }
+    let c = &mut c[..(m - 1) * ldc + n];
+    match tier.ensure_available()? {
+        #[cfg(target_arch = "x86_64")]
+        Tier::Avx2 => {
+            let kernel = x86_64::Fma6x16::detect().ok_or(KernelError::TierUnavailable {
+                tier: Tier::Avx2,
+                reason: "the CPU lacks AVX2 and FMA",
+            })?;
+            frame::gemm_serial(a, b, c, ldc, epilogue, |args| x86_64::run_item(kernel, args));
+        }
+        _ => frame::gemm_serial(a, b, c, ldc, epilogue, portable::run_item),
+    }
+    Ok(())
+}
+
 /// Checks the shapes shared by every GEMM entry point.
 pub(crate) fn validate(
     m: usize,

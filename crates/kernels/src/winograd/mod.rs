@@ -1,0 +1,549 @@
+//! Winograd F(4x4, 3x3): dense 3x3 stride-1 convolution with 36 multiplies per 16 outputs
+//! instead of 144.
+//!
+//! # Why it needs fewer multiplies
+//!
+//! A direct 3x3 convolution spends 9 multiply-adds per output, per input channel: a 4x4 block
+//! of outputs costs 16 · 9 = 144. Winograd's minimal filtering algorithm (Lavin & Gray, "Fast
+//! Algorithms for Convolutional Neural Networks", 2016) computes the same 4x4 block from the
+//! 6x6 input tile around it with 6 · 6 = **36** multiplies, by moving both operands into a
+//! domain where convolution is an element-wise product:
+//!
+//! ```text
+//! Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A        d: 6x6 input tile, g: 3x3 filter, Y: 4x4 outputs
+//! ```
+//!
+//! The transforms are additions and multiplications by small constants (see
+//! `reference.rs` for the matrices). Summed over input channels, the element-wise products
+//! become **36 independent matrix products**, one per tile position ("frequency") ξ:
+//!
+//! ```text
+//! M_ξ [tiles x Cout] = V_ξ [tiles x Cin] · U_ξ [Cin x Cout]       ξ = 0 .. 36
+//! ```
+//!
+//! which is exactly what our GEMM is good at. Per output the arithmetic drops from 9·Cin to
+//! 36/16·Cin = 2.25·Cin multiply-adds: **4x fewer**, paid for with the transforms, which cost
+//! O(Cin + Cout) per tile rather than O(Cin · Cout).
+//!
+//! # Where the error comes from
+//!
+//! The transforms are exact in real arithmetic, but `Bᵀ` and `Aᵀ` have entries up to 8 and
+//! `G` has 1/6 and 1/24: in f32, values of very different sizes are added inside the
+//! transforms, and the rounding error grows about an order of magnitude above the direct
+//! convolution's (the tests measure it against the direct reference; it stays near 1e-6
+//! relative on the model's shapes). The points 0, ±1, ±2, ∞ are the classic choice for
+//! F(4x4, 3x3); larger tiles (F(6x6, 3x3)) need larger points and lose accuracy fast, which
+//! is why this crate stops at 4x4.
+//!
+//! # The schedule
+//!
+//! - **Once, at load** ([`WinogradWeights::prepare`]): `U_ξ = (G g Gᵀ)_ξ` for every filter,
+//!   computed in f64 and packed as 36 GEMM B matrices ([`PackedB`], `Cin x Cout` each). This is
+//!   4x the memory of the 3x3 weights (36 floats per filter instead of 9).
+//! - **Per block of tiles** (one rayon work item, all on one thread, its scratch in a
+//!   thread-local buffer): the input transform writes `V` as `[tile][ξ][Cin]`; the 36 GEMMs read
+//!   it with leading dimension `36·Cin` and write `M` as `[tile][ξ][Cout]`; the output
+//!   transform turns each tile's `M` into 16 output pixels and applies the fused epilogue.
+//!   Blocks are small enough that V and M stay near the core (about 4 MiB per thread at most).
+//! - **Threads** split the tiles into blocks of consecutive tiles, and every tile is computed
+//!   the same way whichever block it lands in, so results are bit-identical for any thread
+//!   count.
+//!
+//! The transforms are written once over a vector of channels (`transform.rs`) and
+//! instantiated per tier (`[f32; 8]` portable, `__m256` AVX2); the 36 products run on the
+//! tier's GEMM micro-kernel.
+
+pub mod reference;
+mod transform;
+#[cfg(target_arch = "x86_64")]
+mod x86_64;
+
+use crate::epilogue::Epilogue;
+use crate::error::{check_len, KernelError, Result};
+use crate::gemm::{self, MatrixA, PackedB, MR};
+use crate::params::Conv2dParams;
+use crate::tier::Tier;
+use rayon::prelude::*;
+use std::cell::RefCell;
+use transform::{Lanes, TileWindow};
+
+/// Output tile side: F(4x4, 3x3) computes 4x4 outputs per tile.
+pub const TILE: usize = 4;
+/// Input tile side (`TILE + 3 - 1`), and the number of frequencies per side.
+pub const ALPHA: usize = 6;
+/// Frequencies per tile: the number of independent GEMMs.
+pub const FREQUENCIES: usize = ALPHA * ALPHA;
+
+const OP: &str = "winograd";
+
+/// Scratch budget per thread for one block's V and M, in floats (4 MiB): bounds the tiles
+/// per block for wide layers.
+const SCRATCH_FLOATS: usize = 1 << 20;
+/// Most tiles in one block: the GEMM's M block ([`gemm::MC`]), so the 36 products each pack
+/// their A in one piece.
+const MAX_TILES_PER_BLOCK: usize = gemm::MC;
+
+/// 3x3 filters transformed to the Winograd domain and packed for the 36 GEMMs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WinogradWeights {
+    in_c: usize,
+    out_c: usize,
+    /// `u[ξ]` is `U_ξ`, a `Cin x Cout` matrix packed as GEMM B.
+    u: Vec<PackedB>,
+}
+
+impl WinogradWeights {
+    /// Transforms HWIO weights `[3, 3, in_c, out_c]` (`U = G g Gᵀ` in f64, stored as f32).
+    pub fn prepare(in_c: usize, out_c: usize, weights: &[f32]) -> Result<WinogradWeights> {
+        if in_c == 0 || out_c == 0 {
+            return Err(KernelError::InvalidParams {
+                op: OP,
+                reason: format!("channels {in_c} -> {out_c} must be at least 1"),
+            });
+        }
+        check_len(OP, "weights", 9 * in_c * out_c, weights.len())?;
+        let mut u = vec![vec![0.0f32; in_c * out_c]; FREQUENCIES];
+        for ci in 0..in_c {
+            for co in 0..out_c {
+                let g = std::array::from_fn(|ky| {
+                    std::array::from_fn(|kx| weights[((ky * 3 + kx) * in_c + ci) * out_c + co] as f64)
+                });
+                let t = reference::filter_transform(&g);
+                for (xi, ux) in u.iter_mut().enumerate() {
+                    ux[ci * out_c + co] = t[xi / ALPHA][xi % ALPHA] as f32;
+                }
+            }
+        }
+        let u = u
+            .iter()
+            .map(|ux| PackedB::pack(ux, in_c, out_c))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(WinogradWeights { in_c, out_c, u })
+    }
+
+    /// Input channels.
+    pub fn in_c(&self) -> usize {
+        self.in_c
+    }
+
+    /// Output channels.
+    pub fn out_c(&self) -> usize {
+        self.out_c
+    }
+
+    /// Recovers the HWIO weights (allocates; for the reference tier and tests).
+    ///
+    /// `G` has full column rank and its first and last rows pick out `g0` and `g2`, so each 1-D
+    /// pass inverts as `g0 = 4·u0`, `g2 = u5`, `g1 = -6·u1 - g0 - g2`.
+    pub fn to_hwio(&self) -> Vec<f32> {
+        let (cin, cout) = (self.in_c, self.out_c);
+        let u: Vec<Vec<f32>> = self.u.iter().map(PackedB::to_row_major).collect();
+        let invert = |v: [f64; ALPHA]| [4.0 * v[0], -6.0 * v[1] - 4.0 * v[0] - v[5], v[5]];
+        let mut hwio = vec![0.0f32; 9 * cin * cout];
+        for ci in 0..cin {
+            for co in 0..cout {
+                let t: [[f64; ALPHA]; ALPHA] =
+                    std::array::from_fn(|r| std::array::from_fn(|s| u[r * ALPHA + s][ci * cout + co] as f64));
+                // U = G (g Gᵀ): invert the columns, then the rows of g Gᵀ.
+                let h: [[f64; ALPHA]; 3] = {
+                    let cols: [[f64; 3]; ALPHA] =
+                        std::array::from_fn(|s| invert(std::array::from_fn(|r| t[r][s])));
+                    std::array::from_fn(|ky| std::array::from_fn(|s| cols[s][ky]))
+                };
+                for (ky, hrow) in h.iter().enumerate() {
+                    for (kx, &v) in invert(*hrow).iter().enumerate() {
+                        hwio[((ky * 3 + kx) * cin + ci) * cout + co] = v as f32;
+                    }
+                }
+            }
+        }
+        hwio
+    }
+}
+
+/// The shape of one Winograd convolution, checked.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Geometry {
+    pub batch: usize,
+    pub in_h: usize,
+    pub in_w: usize,
+    pub in_c: usize,
+    pub out_c: usize,
+    pub pad_top: usize,
+    pub pad_left: usize,
+    pub out_h: usize,
+    pub out_w: usize,
+    pub tiles_h: usize,
+    pub tiles_w: usize,
+}
+
+impl Geometry {
+    /// The 36 input pixel offsets of tile `(ty, tx)` of image `n`: the padded input window
+    /// rows `4·ty .. 4·ty + 6`, columns `4·tx .. 4·tx + 6`.
+    pub fn window(&self, n: usize, ty: usize, tx: usize) -> TileWindow {
+        std::array::from_fn(|i| {
+            let (r, s) = (i / ALPHA, i % ALPHA);
+            let iy = (ty * TILE + r).checked_sub(self.pad_top)?;
+            let ix = (tx * TILE + s).checked_sub(self.pad_left)?;
+            (iy < self.in_h && ix < self.in_w).then(|| ((n * self.in_h + iy) * self.in_w + ix) * self.in_c)
+        })
+    }
+
+    /// Tiles over the whole batch.
+    pub fn tiles(&self) -> usize {
+        self.batch * self.tiles_h * self.tiles_w
+    }
+}
+
+/// Checks a Winograd call and returns its geometry.
+pub(crate) fn validate(
+    params: &Conv2dParams,
+    input: &[f32],
+    output: &[f32],
+    out_pixel_stride: usize,
+    epilogue: &Epilogue,
+) -> Result<Geometry> {
+    params.validate()?;
+    if !params.winograd_applies() {
+        return Err(KernelError::InvalidParams {
+            op: OP,
+            reason: format!(
+                "Winograd F(4x4, 3x3) needs a dense 3x3 stride-1 convolution, got {}x{} stride {}x{} groups {}",
+                params.kh, params.kw, params.stride_h, params.stride_w, params.groups
+            ),
+        });
+    }
+    check_len(OP, "input", params.input_len(), input.len())?;
+    epilogue.validate(OP, params.out_c)?;
+    if out_pixel_stride < params.out_c {
+        return Err(KernelError::InvalidParams {
+            op: OP,
+            reason: format!("out_pixel_stride {out_pixel_stride} < out_c {}", params.out_c),
+        });
+    }
+    let (out_h, out_w) = params.out_hw();
+    let pixels = params.batch * out_h * out_w;
+    let needed = if pixels == 0 {
+        0
+    } else {
+        (pixels - 1) * out_pixel_stride + params.out_c
+    };
+    if output.len() < needed {
+        return Err(KernelError::LengthMismatch {
+            op: OP,
+            what: "output",
+            expected: needed,
+            got: output.len(),
+        });
+    }
+    Ok(Geometry {
+        batch: params.batch,
+        in_h: params.in_h,
+        in_w: params.in_w,
+        in_c: params.in_c,
+        out_c: params.out_c,
+        pad_top: params.pad_top,
+        pad_left: params.pad_left,
+        out_h,
+        out_w,
+        tiles_h: out_h.div_ceil(TILE),
+        tiles_w: out_w.div_ceil(TILE),
+    })
+}
+
+/// Winograd convolution with the process-wide tier ([`Tier::active`]).
+///
+/// `params` must be a dense 3x3 stride-1 convolution ([`Conv2dParams::winograd_applies`]) with
+/// any zero padding; `input` is NHWC; output pixel `p` (NHWC order) is written at
+/// `output[p·out_pixel_stride ..][..out_c]` and nothing else is touched.
+pub fn winograd_conv3x3_nhwc(
+    params: &Conv2dParams,
+    input: &[f32],
+    weights: &WinogradWeights,
+    output: &mut [f32],
+    out_pixel_stride: usize,
+    epilogue: &Epilogue,
+) -> Result<()> {
+    winograd_conv3x3_nhwc_with_tier(
+        Tier::active()?,
+        params,
+        input,
+        weights,
+        output,
+        out_pixel_stride,
+        epilogue,
+    )
+}
+
+/// [`winograd_conv3x3_nhwc`] with an explicit tier. [`Tier::Reference`] runs the f64
+/// textbook algorithm ([`reference::winograd_conv3x3_nhwc`]) on the recovered HWIO weights.
+pub fn winograd_conv3x3_nhwc_with_tier(
+    tier: Tier,
+    params: &Conv2dParams,
+    input: &[f32],
+    weights: &WinogradWeights,
+    output: &mut [f32],
+    out_pixel_stride: usize,
+    epilogue: &Epilogue,
+) -> Result<()> {
+    let g = validate(params, input, output, out_pixel_stride, epilogue)?;
+    if (weights.in_c, weights.out_c) != (g.in_c, g.out_c) {
+        return Err(KernelError::InvalidParams {
+            op: OP,
+            reason: format!(
+                "weights prepared for {} -> {} channels, convolution has {} -> {}",
+                weights.in_c, weights.out_c, g.in_c, g.out_c
+            ),
+        });
+    }
+    let tier = tier.ensure_available()?;
+    if tier == Tier::Reference {
+        return reference::winograd_conv3x3_nhwc(
+            params,
+            input,
+            &weights.to_hwio(),
+            output,
+            out_pixel_stride,
+            epilogue,
+        );
+    }
+    if g.tiles() == 0 {
+        return Ok(());
+    }
+    let per_block = tiles_per_block(g.tiles(), g.in_c, g.out_c, rayon::current_num_threads());
+    let blocks = split_blocks(&g, output, out_pixel_stride, per_block);
+    let job = Job {
+        g: &g,
+        input,
+        weights,
+        stride: out_pixel_stride,
+        epilogue,
+    };
+    blocks.into_par_iter().try_for_each(|mut block| match tier {
+        #[cfg(target_arch = "x86_64")]
+        Tier::Avx2 => job.run_block(Tier::Avx2, &mut block, x86_64::Avx2Transforms::detect()?),
+        _ => job.run_block(Tier::Portable, &mut block, PortableTransforms),
+    })
+}
+
+/// Tiles per block: about `tiles / threads` (a few candidates, as the GEMM's row split does),
+/// a multiple of the GEMM's MR, and capped so that one block's V and M fit [`SCRATCH_FLOATS`].
+fn tiles_per_block(tiles: usize, in_c: usize, out_c: usize, threads: usize) -> usize {
+    let per_tile = FREQUENCIES * (in_c + out_c);
+    let cap = (SCRATCH_FLOATS / per_tile).clamp(MR, MAX_TILES_PER_BLOCK) / MR * MR;
+    let threads = threads.max(1);
+    let busiest = |per: usize| tiles.div_ceil(per).div_ceil(threads) * per;
+    (1..=4)
+        .map(|k| tiles.div_ceil(k * threads).next_multiple_of(MR).min(cap))
+        .min_by_key(|&per| (busiest(per), usize::MAX - per))
+        .unwrap_or(cap)
+}
+
+/// The output pixels of one tile row that belong to one block: tiles `tx0 .. tx1` of tile row
+/// `ty` of image `image`.
+pub(crate) struct RowPiece<'a> {
+    image: usize,
+    ty: usize,
+    tx0: usize,
+    tx1: usize,
+    /// Output rows `4·ty ..` (only those inside the image), each starting at pixel column
+    /// `4·tx0`, pixel `j` at `row[j·stride ..]`.
+    rows: Vec<&'a mut [f32]>,
+}
+
+/// A run of consecutive tiles (in (image, ty, tx) order) and the output it alone writes.
+struct Block<'a> {
+    pieces: Vec<RowPiece<'a>>,
+    tiles: usize,
+}
+
+/// Cuts `output` into the disjoint pieces that each block of `per_block` tiles writes, by
+/// walking the output pixels in memory order (so no two blocks ever share a slice).
+fn split_blocks<'a>(g: &Geometry, output: &'a mut [f32], stride: usize, per_block: usize) -> Vec<Block<'a>> {
+    let mut blocks: Vec<Block> = (0..g.tiles().div_ceil(per_block))
+        .map(|_| Block {
+            pieces: Vec::new(),
+            tiles: 0,
+        })
+        .collect();
+    let mut rest = output;
+    for image in 0..g.batch {
+        for ty in 0..g.tiles_h {
+            let first = (image * g.tiles_h + ty) * g.tiles_w;
+            // (block, tx0, tx1) segments of this tile row.
+            let mut segments = Vec::new();
+            let mut tx = 0;
+            while tx < g.tiles_w {
+                let b = (first + tx) / per_block;
+                let end = ((b + 1) * per_block - first).min(g.tiles_w);
+                segments.push((b, tx, end));
+                tx = end;
+            }
+            let rows = TILE.min(g.out_h - ty * TILE);
+            let mut pieces: Vec<RowPiece> = segments
+                .iter()
+                .map(|&(_, tx0, tx1)| RowPiece {
+                    image,
+                    ty,
+                    tx0,
+                    tx1,
+                    rows: Vec::with_capacity(rows),
+                })
+                .collect();
+            for _ in 0..rows {
+                for piece in pieces.iter_mut() {
+                    let pixels = (piece.tx1 * TILE).min(g.out_w) - piece.tx0 * TILE;
+                    // The very last pixel may own only `out_c` floats, not a whole stride.
+                    let take = (pixels * stride).min(rest.len());
+                    let (mine, tail) = std::mem::take(&mut rest).split_at_mut(take);
+                    piece.rows.push(mine);
+                    rest = tail;
+                }
+            }
+            for (piece, &(b, tx0, tx1)) in pieces.into_iter().zip(&segments) {
+                blocks[b].tiles += tx1 - tx0;
+                blocks[b].pieces.push(piece);
+            }
+        }
+    }
+    blocks
+}
+
+/// The input and output transforms of one tier, over a whole block.
+pub(crate) trait Transforms: Copy {
+    /// `v[t·36·c ..]` = the input transform of the block's tile `t`, for all `c = in_c` channels.
+    fn input(self, g: &Geometry, input: &[f32], pieces: &[RowPiece], v: &mut [f32]);
+    /// Output transform of every tile of the block from `m[t·36·out_c ..]`, into its pieces.
+    fn output(self, g: &Geometry, m: &[f32], pieces: &mut [RowPiece], stride: usize);
+}
+
+/// The portable tier's transforms: the generic schedule on `[f32; 8]`.
+#[derive(Clone, Copy)]
+struct PortableTransforms;
+
+impl Transforms for PortableTransforms {
+    fn input(self, g: &Geometry, input: &[f32], pieces: &[RowPiece], v: &mut [f32]) {
+        input_block::<transform::Portable>(g, input, pieces, v)
+    }
+
+    fn output(self, g: &Geometry, m: &[f32], pieces: &mut [RowPiece], stride: usize) {
+        output_block::<transform::Portable>(g, m, pieces, stride)
+    }
+}
+
+/// The input transform of every tile of a block, in block order.
+#[inline(always)]
+pub(crate) fn input_block<V: Lanes>(g: &Geometry, input: &[f32], pieces: &[RowPiece], v: &mut [f32]) {
+    let per_tile = FREQUENCIES * g.in_c;
+    let mut tiles = v.chunks_exact_mut(per_tile);
+    for p in pieces {
+        for tx in p.tx0..p.tx1 {
+            let dst = tiles.next().expect("scratch sized for the block's tiles");
+            transform::input_tile::<V>(input, &g.window(p.image, p.ty, tx), g.in_c, dst);
+        }
+    }
+}
+
+/// The output transform of every tile of a block, in block order.
+#[inline(always)]
+pub(crate) fn output_block<V: Lanes>(g: &Geometry, m: &[f32], pieces: &mut [RowPiece], stride: usize) {
+    let per_tile = FREQUENCIES * g.out_c;
+    let mut tiles = m.chunks_exact(per_tile);
+    for p in pieces {
+        for tx in p.tx0..p.tx1 {
+            let src = tiles.next().expect("scratch sized for the block's tiles");
+            let col0 = (tx - p.tx0) * TILE;
+            let cols = TILE.min(g.out_w - tx * TILE);
+            transform::output_tile::<V>(src, g.out_c, &mut p.rows, col0, cols, stride);
+        }
+    }
+}
+
+thread_local! {
+    /// V and M of the block this thread works on, grown once and reused.
+    static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Everything a block needs that is shared by all blocks.
+struct Job<'a> {
+    g: &'a Geometry,
+    input: &'a [f32],
+    weights: &'a WinogradWeights,
+    stride: usize,
+    epilogue: &'a Epilogue<'a>,
+}
+
+impl Job<'_> {
+    /// Input transform, 36 GEMMs, output transform and epilogue of one block, on this thread.
+    fn run_block(&self, gemm_tier: Tier, block: &mut Block, t: impl Transforms) -> Result<()> {
+        let (g, tiles) = (self.g, block.tiles);
+        let (vlen, mlen) = (tiles * FREQUENCIES * g.in_c, tiles * FREQUENCIES * g.out_c);
+        SCRATCH.with(|cell| {
+            let mut own = Vec::new();
+            let mut guard = cell.try_borrow_mut();
+            let buf = match guard.as_deref_mut() {
+                Ok(b) => b,
+                Err(_) => &mut own,
+            };
+            if buf.len() < vlen + mlen {
+                buf.resize(vlen + mlen, 0.0);
+            }
+            let (v, rest) = buf.split_at_mut(vlen);
+            let m = &mut rest[..mlen];
+            t.input(g, self.input, &block.pieces, v);
+            // M_ξ = V_ξ · U_ξ: rows are tiles, V_ξ's rows are 36·Cin apart, M_ξ's 36·Cout.
+            for (xi, u) in self.weights.u.iter().enumerate() {
+                let a = MatrixA::new(&v[xi * g.in_c..], tiles, g.in_c, FREQUENCIES * g.in_c)?;
+                let c = &mut m[xi * g.out_c..];
+                gemm::gemm_serial_with_tier(gemm_tier, &a, u, c, FREQUENCIES * g.out_c, &Epilogue::IDENTITY)?;
+            }
+            t.output(g, m, &mut block.pieces, self.stride);
+            if !self.epilogue.is_identity() {
+                for row in block.pieces.iter_mut().flat_map(|p| p.rows.iter_mut()) {
+                    for pixel in row.chunks_mut(self.stride) {
+                        self.epilogue.apply_row(&mut pixel[..g.out_c], 0);
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_cover_every_tile_once_and_balance_two_threads() {
+        for (tiles, cin, cout) in [
+            (49, 768, 256),
+            (196, 384, 128),
+            (784, 128, 64),
+            (1, 8, 8),
+            (7, 3, 5),
+        ] {
+            for threads in [1, 2] {
+                let per = tiles_per_block(tiles, cin, cout, threads);
+                assert!(per >= MR && per % MR == 0 && per <= MAX_TILES_PER_BLOCK);
+                assert!(
+                    per * FREQUENCIES * (cin + cout) <= SCRATCH_FLOATS.max(MR * FREQUENCIES * (cin + cout))
+                );
+            }
+        }
+        // 49 tiles on two threads: two blocks of 30 and 19, not 42 and 7.
+        assert_eq!(tiles_per_block(49, 128, 64, 2), 30);
+    }
+
+    #[test]
+    fn recovers_the_filters_it_transformed() {
+        let (cin, cout) = (3, 5);
+        let w: Vec<f32> = (0..9 * cin * cout)
+            .map(|i| ((i * 37 % 23) as f32 - 11.0) / 7.0)
+            .collect();
+        let back = WinogradWeights::prepare(cin, cout, &w).unwrap().to_hwio();
+        for (a, b) in w.iter().zip(&back) {
+            assert!((a - b).abs() <= 1e-5 * a.abs().max(1.0), "{a} vs {b}");
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! The textbook Winograd F(4x4, 3x3), in f64: the oracle of the fast tiers' transforms.
+//!
+//! Straight from Lavin & Gray (2016), eq. (8): for every output tile and output channel,
+//! `Y = Aᵀ [ Σ_ci (G g G^T) ⊙ (Bᵀ d B) ] A`, with the three matrices written out as numbers
+//! ([`BT`], [`G`], [`AT`]) and every product done as a plain matrix multiplication in f64. Its
+//! answer differs from the direct convolution only by f64 rounding (the tests check < 1e-9),
+//! so it shows that the matrices are right; the f32 tiers are then checked against the direct
+//! reference convolution, which measures the error Winograd itself adds in f32.
+
+use super::{validate, ALPHA, TILE};
+use crate::epilogue::Epilogue;
+use crate::error::{check_len, Result};
+use crate::params::Conv2dParams;
+
+/// The input transform `Bᵀ` (6x6), interpolation points 0, ±1, ±2 and ∞.
+pub const BT: [[f64; ALPHA]; ALPHA] = [
+    [4.0, 0.0, -5.0, 0.0, 1.0, 0.0],
+    [0.0, -4.0, -4.0, 1.0, 1.0, 0.0],
+    [0.0, 4.0, -4.0, -1.0, 1.0, 0.0],
+    [0.0, -2.0, -1.0, 2.0, 1.0, 0.0],
+    [0.0, 2.0, -1.0, -2.0, 1.0, 0.0],
+    [0.0, 4.0, 0.0, -5.0, 0.0, 1.0],
+];
+
+/// The filter transform `G` (6x3).
+pub const G: [[f64; 3]; ALPHA] = [
+    [1.0 / 4.0, 0.0, 0.0],
+    [-1.0 / 6.0, -1.0 / 6.0, -1.0 / 6.0],
+    [-1.0 / 6.0, 1.0 / 6.0, -1.0 / 6.0],
+    [1.0 / 24.0, 1.0 / 12.0, 1.0 / 6.0],
+    [1.0 / 24.0, -1.0 / 12.0, 1.0 / 6.0],
+    [0.0, 0.0, 1.0],
+];
+
+/// The output transform `Aᵀ` (4x6).
+pub const AT: [[f64; ALPHA]; TILE] = [
+    [1.0, 1.0, 1.0, 1.0, 1.0, 0.0],
+    [0.0, 1.0, -1.0, 2.0, -2.0, 0.0],
+    [0.0, 1.0, 1.0, 4.0, 4.0, 0.0],
+    [0.0, 1.0, -1.0, 8.0, -8.0, 1.0],
+];
+
+/// `x · y` for small dense matrices given as rows.
+fn matmul<const R: usize, const K: usize, const C: usize>(
+    x: &[[f64; K]; R],
+    y: &[[f64; C]; K],
+) -> [[f64; C]; R] {
+    std::array::from_fn(|i| std::array::from_fn(|j| (0..K).map(|k| x[i][k] * y[k][j]).sum()))
+}
+
+/// The transpose of a small matrix.
+fn transpose<const R: usize, const C: usize>(x: &[[f64; C]; R]) -> [[f64; R]; C] {
+    std::array::from_fn(|j| std::array::from_fn(|i| x[i][j]))
+}
+
+/// `G g Gᵀ`: one 3x3 filter in the Winograd domain (also what the fast tiers store, in f32).
+pub fn filter_transform(g: &[[f64; 3]; 3]) -> [[f64; ALPHA]; ALPHA] {
+    matmul(&matmul(&G, g), &transpose(&G))
+}
+
+/// Winograd F(4x4, 3x3) convolution, computed the textbook way in f64.
+///
+/// Same arguments as [`super::winograd_conv3x3_nhwc`] except that `weights` are the plain HWIO
+/// `[3, 3, in_c, out_c]` floats: a dense 3x3, stride-1 convolution with any zero padding,
+/// NHWC input, output pixel `p` at `output[p·out_pixel_stride ..][..out_c]`.
+pub fn winograd_conv3x3_nhwc(
+    params: &Conv2dParams,
+    input: &[f32],
+    weights: &[f32],
+    output: &mut [f32],
+    out_pixel_stride: usize,
+    epilogue: &Epilogue,
+) -> Result<()> {
+    let g = validate(params, input, output, out_pixel_stride, epilogue)?;
+    check_len("winograd", "weights", params.weight_len(), weights.len())?;
+    let (cin, cout) = (g.in_c, g.out_c);
+    // U[ci][co] = G g Gᵀ for every filter.
+    let u: Vec<[[f64; ALPHA]; ALPHA]> = (0..cin * cout)
+        .map(|i| {
+            let (ci, co) = (i / cout, i % cout);
+            let filter = std::array::from_fn(|ky| {
+                std::array::from_fn(|kx| weights[((ky * 3 + kx) * cin + ci) * cout + co] as f64)
+            });
+            filter_transform(&filter)
+        })
+        .collect();
+    let bt_t = transpose(&BT);
+    let at_t = transpose(&AT);
+    for n in 0..g.batch {
+        for ty in 0..g.tiles_h {
+            for tx in 0..g.tiles_w {
+                let window = g.window(n, ty, tx);
+                // V[ci] = Bᵀ d B for every input channel of this tile.
+                let v: Vec<[[f64; ALPHA]; ALPHA]> = (0..cin)
+                    .map(|ci| {
+                        let d = std::array::from_fn(|r| {
+                            std::array::from_fn(|s| {
+                                window[r * ALPHA + s].map_or(0.0, |off| input[off + ci] as f64)
+                            })
+                        });
+                        matmul(&matmul(&BT, &d), &bt_t)
+                    })
+                    .collect();
+                for co in 0..cout {
+                    let mut m = [[0.0f64; ALPHA]; ALPHA];
+                    for (ci, vc) in v.iter().enumerate() {
+                        let uc = &u[ci * cout + co];
+                        for r in 0..ALPHA {
+                            for s in 0..ALPHA {
+                                m[r][s] += uc[r][s] * vc[r][s];
+                            }
+                        }
+                    }
+                    let y = matmul(&matmul(&AT, &m), &at_t);
+                    for (i, yrow) in y.iter().enumerate() {
+                        for (j, &val) in yrow.iter().enumerate() {
+                            let (oy, ox) = (ty * TILE + i, tx * TILE + j);
+                            if oy < g.out_h && ox < g.out_w {
+                                let p = (n * g.out_h + oy) * g.out_w + ox;
+                                output[p * out_pixel_stride + co] = epilogue.apply(co, val as f32);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}

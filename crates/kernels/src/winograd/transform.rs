@@ -1,0 +1,258 @@
+//! The three Winograd F(4x4, 3x3) transforms, written once over a vector of channels.
+//!
+//! Every transform is linear and acts on each channel separately, and NHWC keeps the channels
+//! of a pixel contiguous, so the natural vector runs *across channels*: one [`Lanes`] value
+//! holds the same tile position of `Lanes::N` consecutive channels, and a whole 6x6 tile of a
+//! channel run is 36 such vectors. The schedule below is generic over [`Lanes`]; the portable
+//! tier instantiates it with `[f32; 8]` (which the compiler vectorises), the AVX2 tier with
+//! `__m256` inside a `#[target_feature]` wrapper (`x86_64.rs`). Channel counts that are not a
+//! multiple of the width run their last few channels through a zero-padded stack buffer.
+//!
+//! Each 2-D transform is two 1-D passes, columns first, then rows, through a stack tile that
+//! stays in L1:
+//!
+//! ```text
+//! input  (6x6 pixels)  --Bᵀ on columns-->  6x6  --Bᵀ on rows-->  V  (36 "frequencies")
+//! M (36 frequencies)   --Aᵀ on columns-->  4x6  --Aᵀ on rows-->  Y  (4x4 output pixels)
+//! ```
+
+use super::{ALPHA, TILE};
+
+/// The widest vector any tier uses (AVX-512 would hold 16 floats); sizes the tail buffers.
+const MAX_LANES: usize = 16;
+
+/// A vector of `N` f32 lanes and the few operations the transforms need.
+///
+/// Implementations are tiny `#[inline(always)]` wrappers, so that the generic schedule compiles
+/// to straight-line SIMD code inside each tier's `#[target_feature]` function.
+pub(crate) trait Lanes: Copy {
+    /// Lanes per vector (at most 16).
+    const N: usize;
+    /// All lanes zero.
+    fn zero() -> Self;
+    /// Loads `src[0..N]` (`src.len() >= N`).
+    fn load(src: &[f32]) -> Self;
+    /// Stores into `dst[0..N]` (`dst.len() >= N`).
+    fn store(self, dst: &mut [f32]);
+    /// `self + o`, lane by lane.
+    fn add(self, o: Self) -> Self;
+    /// `self - o`, lane by lane.
+    fn sub(self, o: Self) -> Self;
+    /// `self · s + o`, lane by lane (separate multiply and add, or fused: either is accurate
+    /// enough here, since the transforms' constants are small).
+    fn mul_add(self, s: f32, o: Self) -> Self;
+
+    /// Loads `src[0..n]` (`n < N`) with the other lanes zero.
+    #[inline(always)]
+    fn load_partial(src: &[f32], n: usize) -> Self {
+        let mut buf = [0.0f32; MAX_LANES];
+        buf[..n].copy_from_slice(&src[..n]);
+        Self::load(&buf)
+    }
+
+    /// Stores lanes `0..n` (`n < N`) into `dst[0..n]`.
+    #[inline(always)]
+    fn store_partial(self, dst: &mut [f32], n: usize) {
+        let mut buf = [0.0f32; MAX_LANES];
+        self.store(&mut buf);
+        dst[..n].copy_from_slice(&buf[..n]);
+    }
+}
+
+/// `Bᵀ·d` for one column (or row) of six values: the input transform's 1-D pass.
+///
+/// ```text
+/// Bᵀ = [ 4  0 -5  0  1  0 ]
+///      [ 0 -4 -4  1  1  0 ]
+///      [ 0  4 -4 -1  1  0 ]
+///      [ 0 -2 -1  2  1  0 ]
+///      [ 0  2 -1 -2  1  0 ]
+///      [ 0  4  0 -5  0  1 ]
+/// ```
+#[inline(always)]
+fn bt6<V: Lanes>(d: [V; ALPHA]) -> [V; ALPHA] {
+    let [d0, d1, d2, d3, d4, d5] = d;
+    // Shared sub-expressions: rows 1/2 and 3/4 differ only in the sign of one term.
+    let d4_m_d2 = d4.sub(d2);
+    let a = d1.add(d2).mul_add(-4.0, d3.add(d4)); // -4(d1+d2) + d3 + d4
+    let b = d1.sub(d2).mul_add(4.0, d4.sub(d3)); // 4(d1-d2) - d3 + d4
+    let c = d3.sub(d1).mul_add(2.0, d4_m_d2); // 2(d3-d1) + d4 - d2
+    let e = d1.sub(d3).mul_add(2.0, d4_m_d2); // 2(d1-d3) + d4 - d2
+    [
+        d0.mul_add(4.0, d2.mul_add(-5.0, d4)), // 4d0 - 5d2 + d4
+        a,
+        b,
+        c,
+        e,
+        d1.mul_add(4.0, d3.mul_add(-5.0, d5)), // 4d1 - 5d3 + d5
+    ]
+}
+
+/// `Aᵀ·m` for one column (or row) of six values: the output transform's 1-D pass.
+///
+/// ```text
+/// Aᵀ = [ 1  1  1  1  1  0 ]
+///      [ 0  1 -1  2 -2  0 ]
+///      [ 0  1  1  4  4  0 ]
+///      [ 0  1 -1  8 -8  1 ]
+/// ```
+#[inline(always)]
+fn at6<V: Lanes>(m: [V; ALPHA]) -> [V; TILE] {
+    let [m0, m1, m2, m3, m4, m5] = m;
+    let (p12, d12) = (m1.add(m2), m1.sub(m2));
+    let (p34, d34) = (m3.add(m4), m3.sub(m4));
+    [
+        m0.add(p12).add(p34),
+        d34.mul_add(2.0, d12),
+        p34.mul_add(4.0, p12),
+        d34.mul_add(8.0, d12).add(m5),
+    ]
+}
+
+/// Where the 36 input pixels of one tile are: `Some(offset of channel 0)` inside the image,
+/// `None` in the zero padding (or past the bottom/right edge of a partial tile).
+pub(crate) type TileWindow = [Option<usize>; ALPHA * ALPHA];
+
+/// Input transform of one tile: `dst[ξ·c + ch] = (Bᵀ d B)[ξ]` of channel `ch`, for the 36
+/// frequencies `ξ = 6·r + s` and all `c` channels (`dst.len() == 36·c`).
+#[inline(always)]
+pub(crate) fn input_tile<V: Lanes>(input: &[f32], window: &TileWindow, c: usize, dst: &mut [f32]) {
+    let mut c0 = 0;
+    while c0 + V::N <= c {
+        input_channels::<V>(input, window, c0, V::N, c, dst);
+        c0 += V::N;
+    }
+    if c0 < c {
+        input_channels::<V>(input, window, c0, c - c0, c, dst);
+    }
+}
+
+/// [`input_tile`] for channels `c0 .. c0 + n` (`n <= V::N`; a partial vector if smaller).
+#[inline(always)]
+fn input_channels<V: Lanes>(
+    input: &[f32],
+    window: &TileWindow,
+    c0: usize,
+    n: usize,
+    c: usize,
+    dst: &mut [f32],
+) {
+    let load = |i: usize| match window[i] {
+        Some(off) if n == V::N => V::load(&input[off + c0..]),
+        Some(off) => V::load_partial(&input[off + c0..], n),
+        None => V::zero(),
+    };
+    // Columns: cols[s][r] = (Bᵀ d)[r][s].
+    let cols: [[V; ALPHA]; ALPHA] =
+        std::array::from_fn(|s| bt6(std::array::from_fn(|r| load(r * ALPHA + s))));
+    // Rows: V[r][s] = (Bᵀ d B)[r][s], one row of Bᵀ d at a time.
+    for r in 0..ALPHA {
+        let row = std::array::from_fn(|s| cols[s][r]);
+        for (s, v) in bt6(row).into_iter().enumerate() {
+            let out = &mut dst[(r * ALPHA + s) * c + c0..];
+            if n == V::N {
+                v.store(out);
+            } else {
+                v.store_partial(out, n);
+            }
+        }
+    }
+}
+
+/// Output transform of one tile: `Y = Aᵀ M A` for every channel, where `m[ξ·c + ch]` is the
+/// GEMM result of frequency `ξ` and channel `ch` (`m.len() == 36·c`).
+///
+/// `rows[i]` receives output row `i` of the tile (only the rows inside the image are given),
+/// pixel `j` at `rows[i][(col0 + j)·stride ..][..c]` for `j < cols`. Writes nothing else.
+#[inline(always)]
+pub(crate) fn output_tile<V: Lanes>(
+    m: &[f32],
+    c: usize,
+    rows: &mut [&mut [f32]],
+    col0: usize,
+    cols: usize,
+    stride: usize,
+) {
+    let mut c0 = 0;
+    while c0 + V::N <= c {
+        output_channels::<V>(m, c, c0, V::N, rows, col0, cols, stride);
+        c0 += V::N;
+    }
+    if c0 < c {
+        output_channels::<V>(m, c, c0, c - c0, rows, col0, cols, stride);
+    }
+}
+
+/// [`output_tile`] for channels `c0 .. c0 + n`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn output_channels<V: Lanes>(
+    m: &[f32],
+    c: usize,
+    c0: usize,
+    n: usize,
+    rows: &mut [&mut [f32]],
+    col0: usize,
+    cols: usize,
+    stride: usize,
+) {
+    let load = |xi: usize| {
+        let src = &m[xi * c + c0..];
+        if n == V::N {
+            V::load(src)
+        } else {
+            V::load_partial(src, n)
+        }
+    };
+    // Columns: t[s][i] = (Aᵀ M)[i][s].
+    let t: [[V; TILE]; ALPHA] = std::array::from_fn(|s| at6(std::array::from_fn(|r| load(r * ALPHA + s))));
+    // Rows: Y[i][j] = (Aᵀ M A)[i][j]; only the pixels inside the image are stored.
+    for (i, row) in rows.iter_mut().enumerate() {
+        let ti = std::array::from_fn(|s| t[s][i]);
+        for (j, v) in at6(ti).into_iter().enumerate().take(cols) {
+            let out = &mut row[(col0 + j) * stride + c0..];
+            if n == V::N {
+                v.store(out);
+            } else {
+                v.store_partial(out, n);
+            }
+        }
+    }
+}
+
+/// The portable tier's vector: eight lanes in an array, which the compiler vectorises.
+pub(crate) type Portable = [f32; 8];
+
+impl Lanes for Portable {
+    const N: usize = 8;
+
+    #[inline(always)]
+    fn zero() -> Self {
+        [0.0; 8]
+    }
+
+    #[inline(always)]
+    fn load(src: &[f32]) -> Self {
+        std::array::from_fn(|i| src[..8][i])
+    }
+
+    #[inline(always)]
+    fn store(self, dst: &mut [f32]) {
+        dst[..8].copy_from_slice(&self);
+    }
+
+    #[inline(always)]
+    fn add(self, o: Self) -> Self {
+        std::array::from_fn(|i| self[i] + o[i])
+    }
+
+    #[inline(always)]
+    fn sub(self, o: Self) -> Self {
+        std::array::from_fn(|i| self[i] - o[i])
+    }
+
+    #[inline(always)]
+    fn mul_add(self, s: f32, o: Self) -> Self {
+        std::array::from_fn(|i| self[i] * s + o[i])
+    }
+}

@@ -1,0 +1,104 @@
+//! The AVX2 tier's transforms: the generic schedule of `transform.rs` on `__m256`, eight
+//! channels per vector, compiled inside `#[target_feature(enable = "avx2,fma")]` wrappers.
+
+use super::transform::Lanes;
+use super::{input_block, output_block, Geometry, RowPiece, Transforms};
+use crate::error::{KernelError, Result};
+use crate::tier::Tier;
+use std::arch::x86_64::*;
+
+/// Eight f32 lanes in one ymm register.
+///
+/// Only ever created inside the `#[target_feature]` functions below, which run only after
+/// [`Avx2Transforms::detect`] saw AVX2 and FMA; the type is private to this module.
+#[derive(Clone, Copy)]
+struct Avx2(__m256);
+
+impl Lanes for Avx2 {
+    const N: usize = 8;
+
+    #[inline(always)]
+    fn zero() -> Self {
+        // SAFETY: reached only from the AVX2 wrappers below (see the type's docs).
+        Avx2(unsafe { _mm256_setzero_ps() })
+    }
+
+    #[inline(always)]
+    fn load(src: &[f32]) -> Self {
+        let src = &src[..8];
+        // SAFETY: `src` holds 8 floats (the slice above is bounds-checked); AVX is available
+        // (see the type's docs). `loadu` has no alignment requirement.
+        Avx2(unsafe { _mm256_loadu_ps(src.as_ptr()) })
+    }
+
+    #[inline(always)]
+    fn store(self, dst: &mut [f32]) {
+        let dst = &mut dst[..8];
+        // SAFETY: `dst` holds 8 writable floats; AVX is available (see the type's docs).
+        unsafe { _mm256_storeu_ps(dst.as_mut_ptr(), self.0) }
+    }
+
+    #[inline(always)]
+    fn add(self, o: Self) -> Self {
+        // SAFETY: AVX is available (see the type's docs).
+        Avx2(unsafe { _mm256_add_ps(self.0, o.0) })
+    }
+
+    #[inline(always)]
+    fn sub(self, o: Self) -> Self {
+        // SAFETY: AVX is available (see the type's docs).
+        Avx2(unsafe { _mm256_sub_ps(self.0, o.0) })
+    }
+
+    #[inline(always)]
+    fn mul_add(self, s: f32, o: Self) -> Self {
+        // SAFETY: AVX2 and FMA are available (see the type's docs).
+        Avx2(unsafe { _mm256_fmadd_ps(self.0, _mm256_set1_ps(s), o.0) })
+    }
+}
+
+/// Proof that the CPU has AVX2 and FMA, and the transforms that need them.
+#[derive(Clone, Copy)]
+pub(crate) struct Avx2Transforms {
+    _detected: (),
+}
+
+impl Avx2Transforms {
+    /// `Ok` only when AVX2 and FMA were detected at run time.
+    pub(crate) fn detect() -> Result<Avx2Transforms> {
+        if Tier::Avx2.is_available() {
+            Ok(Avx2Transforms { _detected: () })
+        } else {
+            Err(KernelError::TierUnavailable {
+                tier: Tier::Avx2,
+                reason: "the CPU lacks AVX2 and FMA",
+            })
+        }
+    }
+}
+
+impl Transforms for Avx2Transforms {
+    fn input(self, g: &Geometry, input: &[f32], pieces: &[RowPiece], v: &mut [f32]) {
+        // SAFETY: an `Avx2Transforms` exists only after AVX2 and FMA were detected.
+        unsafe { input_avx2(g, input, pieces, v) }
+    }
+
+    fn output(self, g: &Geometry, m: &[f32], pieces: &mut [RowPiece], stride: usize) {
+        // SAFETY: as above.
+        unsafe { output_avx2(g, m, pieces, stride) }
+    }
+}
+
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn input_avx2(g: &Geometry, input: &[f32], pieces: &[RowPiece], v: &mut [f32]) {
+    input_block::<Avx2>(g, input, pieces, v)
+}
+
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn output_avx2(g: &Geometry, m: &[f32], pieces: &mut [RowPiece], stride: usize) {
+    output_block::<Avx2>(g, m, pieces, stride)
+}

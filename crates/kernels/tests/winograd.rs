@@ -1,0 +1,413 @@
+//! Winograd F(4x4, 3x3) tests.
+//!
+//! - The f64 textbook algorithm equals the direct reference convolution (the matrices are right).
+//! - Every fast tier equals the direct reference within a tolerance scaled by Σ|x|·|w| (the
+//!   error Winograd adds in f32), on random shapes: odd sizes, 1x1 images, asymmetric padding,
+//!   batch 2, channels around the 8-lane vectors and the 6x16 GEMM tile, every epilogue, a
+//!   pixel stride into a NaN-filled wider buffer (every element outside the slice stays NaN).
+//! - 1 and 2 threads give bit-identical results (the tile blocks differ, the sums must not).
+//! - The error on the model's decoder shapes, printed and bounded.
+
+use mobilenet_unet_kernels::conv::{self, reference, ConvWeights};
+use mobilenet_unet_kernels::winograd::{self, WinogradWeights};
+use mobilenet_unet_kernels::{
+    Activation, ChannelAffine, Conv2dParams, ConvAlgorithm, Epilogue, KernelError, Tier,
+};
+use proptest::prelude::*;
+
+mod common;
+use common::{tiers, Rng};
+
+/// Allowed error, in units of `f32::EPSILON` times [`Problem::winograd_magnitudes`]: the
+/// size of every term the transformed algorithm adds up. Measured: below 1 on random shapes
+/// (the f32 direct reference itself differs from the f64 Winograd by up to ~0.5), ~0.1 on the
+/// model's shapes. A wrong tap or a misplaced tile errs by ~1/EPSILON units.
+const ULPS_OF_MAGNITUDE: f32 = 2.0;
+
+/// `|x|` of every entry of a small matrix.
+fn abs<const R: usize, const C: usize>(m: &[[f64; C]; R]) -> [[f64; C]; R] {
+    m.map(|row| row.map(f64::abs))
+}
+
+/// `x · y` for small matrices.
+fn mul<const R: usize, const K: usize, const C: usize>(
+    x: &[[f64; K]; R],
+    y: &[[f64; C]; K],
+) -> [[f64; C]; R] {
+    std::array::from_fn(|i| std::array::from_fn(|j| (0..K).map(|k| x[i][k] * y[k][j]).sum()))
+}
+
+fn transpose<const R: usize, const C: usize>(x: &[[f64; C]; R]) -> [[f64; R]; C] {
+    std::array::from_fn(|j| std::array::from_fn(|i| x[i][j]))
+}
+
+#[derive(Debug, Clone)]
+struct Problem {
+    params: Conv2dParams,
+    input: Vec<f32>,
+    weights: Vec<f32>,
+    bias: Option<Vec<f32>>,
+    scale: Option<Vec<f32>>,
+    activation: Activation,
+    post: Option<(Vec<f32>, Vec<f32>)>,
+    /// Extra channels per output pixel and the channel offset written into.
+    extra: usize,
+    offset: usize,
+}
+
+impl Problem {
+    fn new(params: Conv2dParams, combo: u8, extra: usize, seed: u64) -> Problem {
+        let mut rng = Rng(seed | 1);
+        let c = params.out_c;
+        Problem {
+            params,
+            input: rng.vec(params.input_len(), -2.0, 2.0),
+            weights: rng.vec(params.weight_len(), -1.0, 1.0),
+            scale: (combo & 1 != 0).then(|| rng.vec(c, -2.0, 3.0)),
+            bias: (combo & 2 != 0).then(|| rng.vec(c, -3.0, 8.0)),
+            activation: [Activation::None, Activation::Relu, Activation::Relu6][(combo / 4 % 3) as usize],
+            post: (combo >= 12).then(|| (rng.vec(c, -1.5, 1.5), rng.vec(c, -1.0, 1.0))),
+            extra,
+            offset: extra / 2,
+        }
+    }
+
+    fn epilogue(&self) -> Epilogue<'_> {
+        Epilogue {
+            scale: self.scale.as_deref(),
+            bias: self.bias.as_deref(),
+            activation: self.activation,
+            post: self
+                .post
+                .as_ref()
+                .map(|(s, t)| ChannelAffine { scale: s, shift: t }),
+        }
+    }
+
+    fn stride(&self) -> usize {
+        self.params.out_c + self.extra
+    }
+
+    /// The direct reference convolution and the error scale of every output.
+    fn direct(&self) -> (Vec<f32>, Vec<f32>) {
+        let mut want = vec![f32::NAN; self.params.output_len()];
+        reference::conv2d_nhwc(
+            &self.params,
+            &self.input,
+            &self.weights,
+            &mut want,
+            &self.epilogue(),
+        )
+        .unwrap();
+        (want, self.winograd_magnitudes())
+    }
+
+    /// `|Aᵀ| [ Σ_ci (|G| |g| |Gᵀ|) ⊙ (|Bᵀ| |d| |B|) ] |A|` per output: what Winograd's rounding
+    /// error is proportional to (the transforms add terms of this size), in f64.
+    fn winograd_magnitudes(&self) -> Vec<f32> {
+        use winograd::reference::{AT, BT, G};
+        let p = &self.params;
+        let (oh, ow) = p.out_hw();
+        let (bt, g, at) = (abs(&BT), abs(&G), abs(&AT));
+        let (b, gt, a) = (transpose(&bt), transpose(&g), transpose(&at));
+        let u: Vec<[[f64; 6]; 6]> = (0..p.in_c * p.out_c)
+            .map(|i| {
+                let (ci, co) = (i / p.out_c, i % p.out_c);
+                let f: [[f64; 3]; 3] = std::array::from_fn(|ky| {
+                    std::array::from_fn(|kx| {
+                        self.weights[((ky * 3 + kx) * p.in_c + ci) * p.out_c + co].abs() as f64
+                    })
+                });
+                mul(&mul(&g, &f), &gt)
+            })
+            .collect();
+        let mut mag = vec![0.0f32; p.output_len()];
+        for n in 0..p.batch {
+            for ty in 0..oh.div_ceil(4) {
+                for tx in 0..ow.div_ceil(4) {
+                    let v: Vec<[[f64; 6]; 6]> = (0..p.in_c)
+                        .map(|ci| {
+                            let d: [[f64; 6]; 6] = std::array::from_fn(|r| {
+                                std::array::from_fn(|s| {
+                                    let iy = (4 * ty + r).checked_sub(p.pad_top).filter(|&y| y < p.in_h);
+                                    let ix = (4 * tx + s).checked_sub(p.pad_left).filter(|&x| x < p.in_w);
+                                    match (iy, ix) {
+                                        (Some(y), Some(x)) => {
+                                            self.input[((n * p.in_h + y) * p.in_w + x) * p.in_c + ci].abs()
+                                                as f64
+                                        }
+                                        _ => 0.0,
+                                    }
+                                })
+                            });
+                            mul(&mul(&bt, &d), &b)
+                        })
+                        .collect();
+                    for co in 0..p.out_c {
+                        let mut m = [[0.0f64; 6]; 6];
+                        for (ci, vc) in v.iter().enumerate() {
+                            for r in 0..6 {
+                                for s in 0..6 {
+                                    m[r][s] += u[ci * p.out_c + co][r][s] * vc[r][s];
+                                }
+                            }
+                        }
+                        let y = mul(&mul(&at, &m), &a);
+                        for (i, row) in y.iter().enumerate() {
+                            for (j, &val) in row.iter().enumerate() {
+                                let (oy, ox) = (4 * ty + i, 4 * tx + j);
+                                if oy < oh && ox < ow {
+                                    mag[((n * oh + oy) * ow + ox) * p.out_c + co] = val as f32;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        mag
+    }
+
+    /// The whole NaN-filled wide buffer after the tier wrote its channel slice.
+    fn run(&self, tier: Tier, weights: &WinogradWeights) -> Vec<f32> {
+        let pixels = self.params.output_len() / self.params.out_c;
+        let mut buf = vec![f32::NAN; pixels * self.stride()];
+        winograd::winograd_conv3x3_nhwc_with_tier(
+            tier,
+            &self.params,
+            &self.input,
+            weights,
+            &mut buf[self.offset..],
+            self.stride(),
+            &self.epilogue(),
+        )
+        .unwrap();
+        buf
+    }
+
+    /// Largest error in units of `EPSILON · (magnitude · gain + |bias| · gain + 1)`, or a report
+    /// of what was written outside the slice.
+    fn error_ulps(&self, got: &[f32], want: &[f32], mag: &[f32]) -> Result<f32, String> {
+        let c = self.params.out_c;
+        let mut worst = 0.0f32;
+        for (idx, &g) in got.iter().enumerate() {
+            let (px, ch) = (idx / self.stride(), idx % self.stride());
+            if ch < self.offset || ch >= self.offset + c {
+                if !g.is_nan() {
+                    return Err(format!(
+                        "pixel {px} channel {ch}: written outside the slice ({g})"
+                    ));
+                }
+                continue;
+            }
+            let co = ch - self.offset;
+            let w = want[px * c + co];
+            let gain = self.scale.as_ref().map_or(1.0, |s| s[co].abs())
+                * self.post.as_ref().map_or(1.0, |p| p.0[co].abs());
+            let extra = self.bias.as_ref().map_or(0.0, |b| b[co].abs()) * gain + 1.0;
+            let unit = f32::EPSILON * (mag[px * c + co] * gain + extra);
+            let err = (g - w).abs() / unit;
+            if err.is_nan() {
+                return Err(format!("pixel {px} channel {co}: found {g}, expected {w}"));
+            }
+            worst = worst.max(err);
+        }
+        Ok(worst)
+    }
+
+    fn check(&self, tier: Tier) -> Result<(), TestCaseError> {
+        let weights = WinogradWeights::prepare(self.params.in_c, self.params.out_c, &self.weights).unwrap();
+        let (want, mag) = self.direct();
+        let got = self.run(tier, &weights);
+        match self.error_ulps(&got, &want, &mag) {
+            Ok(ulps) => prop_assert!(
+                ulps <= ULPS_OF_MAGNITUDE,
+                "tier {tier}, {:?}: error {ulps} x EPSILON x magnitude",
+                self.params
+            ),
+            Err(e) => prop_assert!(false, "tier {tier}, {:?}: {e}", self.params),
+        }
+        Ok(())
+    }
+}
+
+fn channels() -> impl Strategy<Value = usize> {
+    prop_oneof![1usize..=18, Just(24), Just(31), Just(33)]
+}
+
+fn problem() -> impl Strategy<Value = Problem> {
+    (
+        (1usize..=2, 1usize..=13, 1usize..=13),
+        (channels(), channels()),
+        (0usize..=2, 0usize..=2, 0usize..=2, 0usize..=2),
+        (0u8..18, 0usize..=3, any::<u64>()),
+    )
+        .prop_filter_map(
+            "padded input must hold the kernel",
+            |((n, h, w), (ci, co), (pt, pb, pl, pr), (combo, extra, seed))| {
+                let p = Conv2dParams::dense(n, h, w, ci, co, 3, 1, 0).with_padding(pt, pb, pl, pr);
+                p.validate().is_ok().then(|| Problem::new(p, combo, extra, seed))
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 160, ..ProptestConfig::default() })]
+
+    #[test]
+    fn every_tier_matches_the_direct_convolution(p in problem()) {
+        for tier in tiers() {
+            p.check(tier)?;
+        }
+    }
+}
+
+#[test]
+fn textbook_algorithm_equals_the_direct_convolution() {
+    // In f64 the transforms are exact up to rounding: only the f32 output rounding is left.
+    for (n, h, w, ci, co, pad) in [
+        (1, 4, 4, 1, 1, 1),
+        (2, 7, 9, 3, 5, 1),
+        (1, 13, 6, 17, 9, 0),
+        (1, 1, 1, 2, 3, 1),
+    ] {
+        let params = Conv2dParams::dense(n, h, w, ci, co, 3, 1, pad);
+        let p = Problem::new(params, 0, 0, 7 + h as u64);
+        let (want, mag) = p.direct();
+        let mut got = vec![f32::NAN; params.output_len()];
+        winograd::reference::winograd_conv3x3_nhwc(
+            &params,
+            &p.input,
+            &p.weights,
+            &mut got,
+            co,
+            &Epilogue::IDENTITY,
+        )
+        .unwrap();
+        let ulps = p.error_ulps(&got, &want, &mag).unwrap();
+        // Only the f32 direct reference's own rounding is left.
+        assert!(ulps <= 2.0, "{params:?}: {ulps}");
+    }
+}
+
+#[test]
+fn one_and_two_threads_are_bit_identical() {
+    // 30x22 at batch 2: 8x6 tiles per image, 96 tiles: the blocks differ with the thread count.
+    let params = Conv2dParams::dense(2, 30, 22, 40, 24, 3, 1, 1);
+    let p = Problem::new(params, 15, 3, 99);
+    let weights = WinogradWeights::prepare(params.in_c, params.out_c, &p.weights).unwrap();
+    for tier in tiers().into_iter().filter(|&t| t != Tier::Reference) {
+        let run = |threads| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| p.run(tier, &weights))
+        };
+        let (one, two, three) = (run(1), run(2), run(3));
+        assert!(
+            one.iter().zip(&two).all(|(a, b)| a.to_bits() == b.to_bits()),
+            "tier {tier}: 1 vs 2 threads"
+        );
+        assert!(
+            one.iter().zip(&three).all(|(a, b)| a.to_bits() == b.to_bits()),
+            "tier {tier}: 1 vs 3 threads"
+        );
+    }
+}
+
+#[test]
+fn decoder_shapes_error() {
+    // The seed decoder's channel counts (dec2, dec3, dec4) on a small image, every fast tier.
+    for (ci, co) in [(768, 256), (384, 128), (128, 64)] {
+        let params = Conv2dParams::dense(1, 10, 9, ci, co, 3, 1, 1);
+        let p = Problem::new(params, 2, 0, ci as u64);
+        let weights = WinogradWeights::prepare(ci, co, &p.weights).unwrap();
+        let (want, mag) = p.direct();
+        for tier in tiers().into_iter().filter(|&t| t != Tier::Reference) {
+            let got = p.run(tier, &weights);
+            let ulps = p.error_ulps(&got, &want, &mag).unwrap();
+            let rel = got
+                .iter()
+                .zip(&want)
+                .map(|(g, w)| (g - w).abs())
+                .fold(0.0f32, f32::max)
+                / want.iter().map(|w| w.abs()).fold(0.0f32, f32::max);
+            println!("{ci:>4} -> {co:<4} {tier:<8} error {ulps:.2} x EPSILON x Winograd magnitude, max |error| / max |y| = {rel:.2e}");
+            assert!(
+                ulps <= ULPS_OF_MAGNITUDE && rel < 1e-5,
+                "{ci} -> {co} on {tier}: {ulps}, {rel}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_dispatcher_runs_winograd_and_can_be_told_not_to() {
+    let params = Conv2dParams::dense(1, 9, 7, 32, 24, 3, 1, 1);
+    assert_eq!(params.algorithm(), ConvAlgorithm::Winograd);
+    let p = Problem::new(params, 3, 0, 5);
+    let wino = ConvWeights::prepare_as(&params, &p.weights, ConvAlgorithm::Winograd).unwrap();
+    let im2col = ConvWeights::prepare_as(&params, &p.weights, ConvAlgorithm::Im2colGemm).unwrap();
+    assert!(matches!(wino, ConvWeights::Winograd(_)) && matches!(im2col, ConvWeights::Gemm(_)));
+    let (want, mag) = p.direct();
+    for tier in tiers() {
+        for w in [&wino, &im2col] {
+            let mut got = vec![f32::NAN; params.output_len()];
+            conv::conv2d_nhwc_with_tier(tier, &params, &p.input, w, &mut got, 24, &p.epilogue()).unwrap();
+            assert!(
+                p.error_ulps(&got, &want, &mag).unwrap() <= ULPS_OF_MAGNITUDE,
+                "{tier} {:?}",
+                w.algorithm(&params)
+            );
+        }
+    }
+    // Stride 2 and 5x5 cannot be forced onto Winograd.
+    for bad in [
+        Conv2dParams::dense(1, 9, 9, 4, 4, 3, 2, 1),
+        Conv2dParams::dense(1, 9, 9, 4, 4, 5, 1, 2),
+    ] {
+        let w = vec![0.0; bad.weight_len()];
+        assert!(matches!(
+            ConvWeights::prepare_as(&bad, &w, ConvAlgorithm::Winograd),
+            Err(KernelError::InvalidParams { .. })
+        ));
+    }
+}
+
+#[test]
+fn bad_arguments_are_errors() {
+    let params = Conv2dParams::dense(1, 6, 6, 4, 5, 3, 1, 1);
+    let w = WinogradWeights::prepare(4, 5, &[0.5; 180]).unwrap();
+    let input = vec![0.0; params.input_len()];
+    let mut out = vec![0.0; params.output_len()];
+    let e = Epilogue::IDENTITY;
+    let tier = Tier::Portable;
+    let run = |p: &Conv2dParams, input: &[f32], out: &mut [f32], stride: usize, w: &WinogradWeights| {
+        winograd::winograd_conv3x3_nhwc_with_tier(tier, p, input, w, out, stride, &e)
+    };
+    assert!(matches!(
+        run(&params, &input[1..], &mut out, 5, &w),
+        Err(KernelError::LengthMismatch { what: "input", .. })
+    ));
+    assert!(matches!(
+        run(&params, &input, &mut out[1..], 5, &w),
+        Err(KernelError::LengthMismatch { what: "output", .. })
+    ));
+    assert!(matches!(
+        run(&params, &input, &mut out, 4, &w),
+        Err(KernelError::InvalidParams { .. })
+    ));
+    let other = WinogradWeights::prepare(4, 6, &[0.5; 216]).unwrap();
+    assert!(matches!(
+        run(&params, &input, &mut out, 5, &other),
+        Err(KernelError::InvalidParams { .. })
+    ));
+    let strided = Conv2dParams::dense(1, 6, 6, 4, 5, 3, 2, 1);
+    assert!(matches!(
+        run(&strided, &input, &mut out, 5, &w),
+        Err(KernelError::InvalidParams { .. })
+    ));
+    assert!(WinogradWeights::prepare(4, 5, &[0.5; 179]).is_err());
+    assert!(WinogradWeights::prepare(0, 5, &[]).is_err());
+}
