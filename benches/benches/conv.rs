@@ -1,11 +1,12 @@
 //! Convolution throughput on the model's layers (224x224 input, 1 thread).
 //!
-//! - group `conv`: the four dense 3x3 decoder convolutions (89% of the model's MACs) and the
-//!   3x3 classifier (64 -> 2 classes, and 64 -> 8, the widest the small-N path takes), ours
-//!   (im2col packed straight into GEMM panels, or the small-N dot products for the classifier;
-//!   fused epilogue) vs the textbook baseline: a full
-//!   im2col matrix materialised every call, then matrixmultiply's sgemm. Throughput is
-//!   `2·MACs`, so "elem/s" reads as FLOP/s.
+//! - group `conv`: the four dense 3x3 decoder convolutions (89% of the model's MACs) at
+//!   224x224 and 416x608, and the 3x3 classifier (64 -> 2 classes, and 64 -> 8, the widest
+//!   the small-N path takes): ours as `im2col/...` (patches packed straight into GEMM panels)
+//!   and `winograd/...` (F(4x4, 3x3)), or `small_n/...` for the classifier, all with the fused
+//!   epilogue, vs the textbook baseline at 224x224: a full im2col matrix materialised every
+//!   call, then matrixmultiply's sgemm. Throughput is the direct convolution's `2·MACs` for
+//!   every algorithm, so "elem/s" reads as FLOP/s and Winograd's saving shows as a higher rate.
 //! - group `separable_vs_standard`: the seed's lesson on a 112x112x16 image: a standard 3x3
 //!   conv 16 -> 32 (4608 weights) vs depthwise 3x3 + pointwise 16 -> 32 (656 weights). One
 //!   iteration is one image, so criterion's time is the time per image.
@@ -14,7 +15,7 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use mobilenet_unet_kernels::conv::{self, ConvWeights};
-use mobilenet_unet_kernels::{gemm, Activation, Conv2dParams, Epilogue, Tier};
+use mobilenet_unet_kernels::{gemm, Activation, Conv2dParams, ConvAlgorithm, Epilogue, Tier};
 use std::time::Duration;
 
 fn data(len: usize, seed: u32) -> Vec<f32> {
@@ -84,10 +85,24 @@ fn one_thread() -> rayon::ThreadPool {
         .expect("pool")
 }
 
+/// The seed decoder's four dense 3x3 convolutions at 224x224 and 416x608 (height, width,
+/// in, out), then the classifier shapes the small-N path runs.
+const DECODER: [(usize, usize, usize, usize); 8] = [
+    (14, 14, 1024, 512),
+    (28, 28, 768, 256),
+    (56, 56, 384, 128),
+    (112, 112, 128, 64),
+    (26, 38, 1024, 512),
+    (52, 76, 768, 256),
+    (104, 152, 384, 128),
+    (208, 304, 128, 64),
+];
+const CLASSIFIER: [(usize, usize, usize, usize); 2] = [(112, 112, 64, 2), (112, 112, 64, 8)];
+
 fn decoder_convs(cr: &mut Criterion) {
     let tier = Tier::active().expect("tier");
     eprintln!(
-        "conv: 1 thread, tier {tier}, GEMM kernel {}",
+        "conv: 1 thread, tier {tier}, GEMM kernel {}; throughput counts the direct convolution's FLOPs for every algorithm",
         gemm::kernel_name(tier)
     );
     let pool = one_thread();
@@ -95,28 +110,34 @@ fn decoder_convs(cr: &mut Criterion) {
     g.sample_size(10)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2));
-    let shapes = [
-        (14, 512, 512),
-        (28, 768, 256),
-        (56, 384, 128),
-        (112, 128, 64),
-        (112, 64, 2),
-        (112, 64, 8),
-    ];
-    for (hw, cin, cout) in shapes {
-        let p = Conv2dParams::dense(1, hw, hw, cin, cout, 3, 1, 1);
-        let id = format!("{hw}x{hw}x{cin}->{cout}");
+    for (h, w, cin, cout) in DECODER.into_iter().chain(CLASSIFIER) {
+        let p = Conv2dParams::dense(1, h, w, cin, cout, 3, 1, 1);
+        let id = format!("{h}x{w}x{cin}->{cout}");
         let (input, weights) = (data(p.input_len(), 1), data(p.weight_len(), 2));
         let bias = data(cout, 3);
         let epi = Epilogue::bias_act(&bias, Activation::Relu);
-        let prepared = ConvWeights::prepare(&p, &weights).expect("prepare");
         let mut out = vec![0.0f32; p.output_len()];
+        // Same FLOPs for every algorithm (the direct convolution's), so a faster algorithm
+        // shows as a higher "FLOP/s".
         g.throughput(Throughput::Elements(2 * p.macs()));
-        g.bench_function(BenchmarkId::new("ours", &id), |b| {
-            b.iter(|| {
-                pool.install(|| conv::conv2d_nhwc(&p, &input, &prepared, &mut out, cout, &epi).expect("conv"))
-            })
-        });
+        let algorithms = if cout <= conv::SMALL_N {
+            vec![ConvAlgorithm::SmallN]
+        } else {
+            vec![ConvAlgorithm::Im2colGemm, ConvAlgorithm::Winograd]
+        };
+        for algorithm in algorithms {
+            let prepared = ConvWeights::prepare_as(&p, &weights, algorithm).expect("prepare");
+            g.bench_function(BenchmarkId::new(algorithm.name(), &id), |b| {
+                b.iter(|| {
+                    pool.install(|| {
+                        conv::conv2d_nhwc(&p, &input, &prepared, &mut out, cout, &epi).expect("conv")
+                    })
+                })
+            });
+        }
+        if h > 112 {
+            continue; // the baseline's full im2col matrix would take hundreds of MB
+        }
         let (m, k, _) = p.gemm_mkn();
         let mut cols = vec![0.0f32; m * k];
         g.bench_function(BenchmarkId::new("im2col_matrixmultiply", &id), |b| {

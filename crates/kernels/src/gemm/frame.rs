@@ -34,6 +34,11 @@ pub(crate) trait MicroKernel: Copy {
     /// tile, where `C[i][j]` is `c[i·ldc + j]`; then, if `epi = Some((e, col0))`, applies
     /// `e` to column `col0 + j`. Needs `a.len() >= kc·MR`, `b.len() >= kc·NR`,
     /// `c.len() >= (MR-1)·ldc + NR`.
+    ///
+    /// `prefetch` is the B sliver the next panel will read (empty if none): a kernel may ask
+    /// for it to be brought into cache while it computes this tile. When B comes from L3 or
+    /// DRAM (Winograd's 36 different B matrices, wide pointwise layers), this hides the wait
+    /// at the start of every panel.
     #[allow(clippy::too_many_arguments)]
     fn tile(
         self,
@@ -44,6 +49,7 @@ pub(crate) trait MicroKernel: Copy {
         ldc: usize,
         accumulate: bool,
         epi: Option<(&Epilogue, usize)>,
+        prefetch: &[f32],
     );
 }
 
@@ -252,16 +258,32 @@ fn macro_kernel<K: MicroKernel>(
         let col = blk.jc + jr;
         let nr = NR.min(blk.nc - jr);
         let bs = b.sliver(col / NR, blk.k0, kc);
+        // The first tile of a panel prefetches the next panel's sliver.
+        let next = if jr + NR < blk.nc {
+            b.sliver(col / NR + 1, blk.k0, kc)
+        } else {
+            &[]
+        };
         // loop 1: MR panels of A
         for ir in (0..blk.mc).step_by(MR) {
             let mr = MR.min(blk.mc - ir);
             let ap = &apack[ir * kc..][..MR * kc];
+            let prefetch = if ir == 0 { next } else { &[] };
             if mr == MR && nr == NR {
                 let epi = blk.epi.map(|e| (e, col));
-                kernel.tile(kc, ap, bs, &mut c[ir * ldc + col..], ldc, blk.accumulate, epi);
+                kernel.tile(
+                    kc,
+                    ap,
+                    bs,
+                    &mut c[ir * ldc + col..],
+                    ldc,
+                    blk.accumulate,
+                    epi,
+                    prefetch,
+                );
             } else {
                 let mut t = [0.0f32; MR * NR];
-                kernel.tile(kc, ap, bs, &mut t, NR, false, None);
+                kernel.tile(kc, ap, bs, &mut t, NR, false, None, prefetch);
                 store_edge(
                     &t,
                     mr,

@@ -27,6 +27,7 @@ impl MicroKernel for Portable6x16 {
         ldc: usize,
         accumulate: bool,
         epi: Option<(&Epilogue, usize)>,
+        _prefetch: &[f32],
     ) {
         // One row of the tile at a time: a 16-float accumulator fits the 16 SSE registers of a
         // stock x86_64 build (all 96 would spill), and the kc x 16 B sliver is re-read from L1.

@@ -54,11 +54,19 @@ impl MicroKernel for Fma6x16 {
         ldc: usize,
         accumulate: bool,
         epi: Option<(&Epilogue, usize)>,
+        prefetch: &[f32],
     ) {
         assert!(a.len() >= kc * MR && b.len() >= kc * NR && c.len() >= (MR - 1) * ldc + NR);
         let epi = epi.map(|(e, col0)| EpilogueCols::new(e, col0));
+        // Prefetch only a whole next sliver (kc rows of NR floats), one 64-byte row per k step.
+        let prefetch = if prefetch.len() >= kc * NR {
+            prefetch.as_ptr()
+        } else {
+            std::ptr::null()
+        };
         // SAFETY: `self` exists only if AVX2+FMA were detected; the assert above bounds every
-        // read of a (kc·MR), b (kc·NR) and every access to c ((MR-1)·ldc + NR).
+        // read of a (kc·MR), b (kc·NR) and every access to c ((MR-1)·ldc + NR). `prefetch` is
+        // null or points at kc·NR readable floats (prefetches never fault anyway).
         unsafe {
             tile_6x16(
                 kc,
@@ -68,6 +76,7 @@ impl MicroKernel for Fma6x16 {
                 ldc,
                 accumulate,
                 epi.as_ref(),
+                prefetch,
             )
         }
     }
@@ -113,7 +122,9 @@ impl<'a> EpilogueCols<'a> {
 ///
 /// # Safety
 /// AVX2 and FMA must be available; `a` must be readable for `kc·MR` floats, `b` for `kc·NR`,
-/// and `c` readable and writable at `c[i·ldc + j]` for `i < MR`, `j < NR`.
+/// and `c` readable and writable at `c[i·ldc + j]` for `i < MR`, `j < NR`. `next` is null or
+/// the next panel's `kc·NR` sliver, prefetched into L2 one row per k step.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 unsafe fn tile_6x16(
     kc: usize,
@@ -123,6 +134,7 @@ unsafe fn tile_6x16(
     ldc: usize,
     accumulate: bool,
     epi: Option<&EpilogueCols>,
+    mut next: *const f32,
 ) {
     // Start pulling the C tile towards L1 now; it is only touched after the k loop.
     for i in 0..MR {
@@ -142,6 +154,13 @@ unsafe fn tile_6x16(
     };
     // Unrolled by 4 to amortise the loop counter and pointer updates.
     for _ in 0..kc / 4 {
+        if !next.is_null() {
+            // Four k steps read four 64-byte rows of B: ask for the same four of the next sliver.
+            for u in 0..4 {
+                _mm_prefetch::<_MM_HINT_T1>(next.add(u * NR) as *const i8);
+            }
+            next = next.add(4 * NR);
+        }
         for u in 0..4 {
             step(&mut acc, a.add(u * MR), b.add(u * NR));
         }

@@ -65,7 +65,7 @@ use crate::params::Conv2dParams;
 use crate::tier::Tier;
 use rayon::prelude::*;
 use std::cell::RefCell;
-use transform::{Lanes, TileWindow};
+use transform::TileWindow;
 
 /// Output tile side: F(4x4, 3x3) computes 4x4 outputs per tile.
 pub const TILE: usize = 4;
@@ -76,12 +76,10 @@ pub const FREQUENCIES: usize = ALPHA * ALPHA;
 
 const OP: &str = "winograd";
 
-/// Scratch budget per thread for one block's V and M, in floats (4 MiB): bounds the tiles
-/// per block for wide layers.
-const SCRATCH_FLOATS: usize = 1 << 20;
-/// Most tiles in one block: the GEMM's M block ([`gemm::MC`]), so the 36 products each pack
-/// their A in one piece.
-const MAX_TILES_PER_BLOCK: usize = gemm::MC;
+/// Scratch budget for one block's V and M, in floats (8 MiB): bounds the tiles per block.
+const SCRATCH_FLOATS: usize = 2 << 20;
+/// Smallest block, in floats of V and M (2 MiB): below this, per-block overheads show.
+const MIN_BLOCK_FLOATS: usize = 1 << 19;
 
 /// 3x3 filters transformed to the Winograd domain and packed for the 36 GEMMs.
 #[derive(Debug, Clone, PartialEq)]
@@ -310,8 +308,7 @@ pub fn winograd_conv3x3_nhwc_with_tier(
     if g.tiles() == 0 {
         return Ok(());
     }
-    let per_block = tiles_per_block(g.tiles(), g.in_c, g.out_c, rayon::current_num_threads());
-    let blocks = split_blocks(&g, output, out_pixel_stride, per_block);
+    let blocks = split_blocks(&g, output, out_pixel_stride, tiles_per_block(&g));
     let job = Job {
         g: &g,
         input,
@@ -319,24 +316,28 @@ pub fn winograd_conv3x3_nhwc_with_tier(
         stride: out_pixel_stride,
         epilogue,
     };
-    blocks.into_par_iter().try_for_each(|mut block| match tier {
+    // Blocks run one after the other, each with every thread (see the module docs).
+    blocks.into_iter().try_for_each(|mut block| match tier {
         #[cfg(target_arch = "x86_64")]
         Tier::Avx2 => job.run_block(Tier::Avx2, &mut block, x86_64::Avx2Transforms::detect()?),
         _ => job.run_block(Tier::Portable, &mut block, PortableTransforms),
     })
 }
 
-/// Tiles per block: about `tiles / threads` (a few candidates, as the GEMM's row split does),
-/// a multiple of the GEMM's MR, and capped so that one block's V and M fit [`SCRATCH_FLOATS`].
-fn tiles_per_block(tiles: usize, in_c: usize, out_c: usize, threads: usize) -> usize {
-    let per_tile = FREQUENCIES * (in_c + out_c);
-    let cap = (SCRATCH_FLOATS / per_tile).clamp(MR, MAX_TILES_PER_BLOCK) / MR * MR;
-    let threads = threads.max(1);
-    let busiest = |per: usize| tiles.div_ceil(per).div_ceil(threads) * per;
-    (1..=4)
-        .map(|k| tiles.div_ceil(k * threads).next_multiple_of(MR).min(cap))
-        .min_by_key(|&per| (busiest(per), usize::MAX - per))
-        .unwrap_or(cap)
+/// Tiles per block: about as many as make V and M as large as the weights (`Cin·Cout /
+/// (Cin + Cout)` tiles), so that re-reading all 36 `U_ξ` once per block costs no more than
+/// the block's own traffic; at least what fills [`MIN_BLOCK_FLOATS`] (small layers: the block
+/// stays near L2), at most what fits [`SCRATCH_FLOATS`]; a multiple of the GEMM's MR unless
+/// the whole layer fits in one block.
+fn tiles_per_block(g: &Geometry) -> usize {
+    let per_tile = FREQUENCIES * (g.in_c + g.out_c);
+    let balanced = g.in_c * g.out_c / (g.in_c + g.out_c);
+    let tiles = balanced.clamp(MIN_BLOCK_FLOATS / per_tile, SCRATCH_FLOATS / per_tile);
+    if tiles >= g.tiles() {
+        g.tiles()
+    } else {
+        (tiles / MR * MR).max(MR)
+    }
 }
 
 /// The output pixels of one tile row that belong to one block: tiles `tx0 .. tx1` of tile row
@@ -409,12 +410,25 @@ fn split_blocks<'a>(g: &Geometry, output: &'a mut [f32], stride: usize, per_bloc
     blocks
 }
 
-/// The input and output transforms of one tier, over a whole block.
-pub(crate) trait Transforms: Copy {
-    /// `v[t·36·c ..]` = the input transform of the block's tile `t`, for all `c = in_c` channels.
-    fn input(self, g: &Geometry, input: &[f32], pieces: &[RowPiece], v: &mut [f32]);
-    /// Output transform of every tile of the block from `m[t·36·out_c ..]`, into its pieces.
-    fn output(self, g: &Geometry, m: &[f32], pieces: &mut [RowPiece], stride: usize);
+/// The input and output transforms of one tier, one tile at a time.
+pub(crate) trait Transforms: Copy + Send + Sync {
+    /// `v[ξ·c + ch]` = frequency ξ of channel `ch` of the tile whose input pixels `window`
+    /// locates (`c = in_c`, `v.len() == 36·c`).
+    fn input(self, input: &[f32], window: &TileWindow, c: usize, v: &mut [f32]);
+    /// Output pixels of one tile from `m[ξ·xi_stride + ch]`, epilogue applied; see
+    /// [`transform::output_tile`].
+    #[allow(clippy::too_many_arguments)]
+    fn output(
+        self,
+        m: &[f32],
+        xi_stride: usize,
+        c: usize,
+        rows: &mut [&mut [f32]],
+        col0: usize,
+        cols: usize,
+        stride: usize,
+        epilogue: &Epilogue,
+    );
 }
 
 /// The portable tier's transforms: the generic schedule on `[f32; 8]`.
@@ -422,45 +436,27 @@ pub(crate) trait Transforms: Copy {
 struct PortableTransforms;
 
 impl Transforms for PortableTransforms {
-    fn input(self, g: &Geometry, input: &[f32], pieces: &[RowPiece], v: &mut [f32]) {
-        input_block::<transform::Portable>(g, input, pieces, v)
+    fn input(self, input: &[f32], window: &TileWindow, c: usize, v: &mut [f32]) {
+        transform::input_tile::<transform::Portable>(input, window, c, v)
     }
 
-    fn output(self, g: &Geometry, m: &[f32], pieces: &mut [RowPiece], stride: usize) {
-        output_block::<transform::Portable>(g, m, pieces, stride)
-    }
-}
-
-/// The input transform of every tile of a block, in block order.
-#[inline(always)]
-pub(crate) fn input_block<V: Lanes>(g: &Geometry, input: &[f32], pieces: &[RowPiece], v: &mut [f32]) {
-    let per_tile = FREQUENCIES * g.in_c;
-    let mut tiles = v.chunks_exact_mut(per_tile);
-    for p in pieces {
-        for tx in p.tx0..p.tx1 {
-            let dst = tiles.next().expect("scratch sized for the block's tiles");
-            transform::input_tile::<V>(input, &g.window(p.image, p.ty, tx), g.in_c, dst);
-        }
-    }
-}
-
-/// The output transform of every tile of a block, in block order.
-#[inline(always)]
-pub(crate) fn output_block<V: Lanes>(g: &Geometry, m: &[f32], pieces: &mut [RowPiece], stride: usize) {
-    let per_tile = FREQUENCIES * g.out_c;
-    let mut tiles = m.chunks_exact(per_tile);
-    for p in pieces {
-        for tx in p.tx0..p.tx1 {
-            let src = tiles.next().expect("scratch sized for the block's tiles");
-            let col0 = (tx - p.tx0) * TILE;
-            let cols = TILE.min(g.out_w - tx * TILE);
-            transform::output_tile::<V>(src, g.out_c, &mut p.rows, col0, cols, stride);
-        }
+    fn output(
+        self,
+        m: &[f32],
+        xi_stride: usize,
+        c: usize,
+        rows: &mut [&mut [f32]],
+        col0: usize,
+        cols: usize,
+        stride: usize,
+        epilogue: &Epilogue,
+    ) {
+        transform::output_tile::<transform::Portable>(m, xi_stride, c, rows, col0, cols, stride, epilogue)
     }
 }
 
 thread_local! {
-    /// V and M of the block this thread works on, grown once and reused.
+    /// V and M of the block the calling thread runs, grown once and reused.
     static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -474,11 +470,19 @@ struct Job<'a> {
 }
 
 impl Job<'_> {
-    /// Input transform, 36 GEMMs, output transform and epilogue of one block, on this thread.
+    /// One block in three parallel phases, each over independent pieces of work:
+    ///
+    /// 1. input transform, one tile per item: `V` as `[tile][ξ][in_c]`;
+    /// 2. the 36 GEMMs, one frequency per item: `M_ξ = V_ξ · U_ξ` into `M` as
+    ///    `[ξ][tile][out_c]` (`V_ξ`'s rows are `36·in_c` apart), so every `U_ξ` is read once
+    ///    per block, by one thread;
+    /// 3. output transform and epilogue, one tile row piece per item.
     fn run_block(&self, gemm_tier: Tier, block: &mut Block, t: impl Transforms) -> Result<()> {
         let (g, tiles) = (self.g, block.tiles);
         let (vlen, mlen) = (tiles * FREQUENCIES * g.in_c, tiles * FREQUENCIES * g.out_c);
         SCRATCH.with(|cell| {
+            // Another Winograd call that rayon runs on this thread while it waits would find
+            // the cell borrowed: it gets its own buffer.
             let mut own = Vec::new();
             let mut guard = cell.try_borrow_mut();
             let buf = match guard.as_deref_mut() {
@@ -490,23 +494,65 @@ impl Job<'_> {
             }
             let (v, rest) = buf.split_at_mut(vlen);
             let m = &mut rest[..mlen];
-            t.input(g, self.input, &block.pieces, v);
-            // M_ξ = V_ξ · U_ξ: rows are tiles, V_ξ's rows are 36·Cin apart, M_ξ's 36·Cout.
-            for (xi, u) in self.weights.u.iter().enumerate() {
-                let a = MatrixA::new(&v[xi * g.in_c..], tiles, g.in_c, FREQUENCIES * g.in_c)?;
-                let c = &mut m[xi * g.out_c..];
-                gemm::gemm_serial_with_tier(gemm_tier, &a, u, c, FREQUENCIES * g.out_c, &Epilogue::IDENTITY)?;
-            }
-            t.output(g, m, &mut block.pieces, self.stride);
-            if !self.epilogue.is_identity() {
-                for row in block.pieces.iter_mut().flat_map(|p| p.rows.iter_mut()) {
-                    for pixel in row.chunks_mut(self.stride) {
-                        self.epilogue.apply_row(&mut pixel[..g.out_c], 0);
-                    }
-                }
-            }
+
+            let windows: Vec<TileWindow> = block
+                .pieces
+                .iter()
+                .flat_map(|p| (p.tx0..p.tx1).map(move |tx| g.window(p.image, p.ty, tx)))
+                .collect();
+            v.par_chunks_mut(FREQUENCIES * g.in_c)
+                .zip(windows.par_iter())
+                .with_min_len(4)
+                .for_each(|(dst, window)| t.input(self.input, window, g.in_c, dst));
+
+            let v = &*v;
+            m.par_chunks_mut(tiles * g.out_c)
+                .zip(self.weights.u.par_iter())
+                .enumerate()
+                .try_for_each(|(xi, (mx, u))| {
+                    let a = MatrixA::new(&v[xi * g.in_c..], tiles, g.in_c, FREQUENCIES * g.in_c)?;
+                    gemm::gemm_serial_with_tier(gemm_tier, &a, u, mx, g.out_c, &Epilogue::IDENTITY)
+                })?;
+
+            let m = &*m;
+            let mut first = 0;
+            let starts: Vec<usize> = block
+                .pieces
+                .iter()
+                .map(|p| {
+                    let s = first;
+                    first += p.tx1 - p.tx0;
+                    s
+                })
+                .collect();
+            block
+                .pieces
+                .par_iter_mut()
+                .zip(starts.par_iter())
+                .for_each(|(p, &t0)| self.output_piece(t, m, tiles, p, t0));
             Ok(())
         })
+    }
+
+    /// Output transform and epilogue of one row piece, whose first tile is tile `t0` of a
+    /// block of `tiles` (its frequency ξ is at `m[(ξ·tiles + t)·out_c ..]`).
+    fn output_piece(&self, t: impl Transforms, m: &[f32], tiles: usize, p: &mut RowPiece, t0: usize) {
+        let g = self.g;
+        for (k, tx) in (p.tx0..p.tx1).enumerate() {
+            let col0 = k * TILE;
+            let cols = TILE.min(g.out_w - tx * TILE);
+            let m = &m[(t0 + k) * g.out_c..];
+            t.output(
+                m,
+                tiles * g.out_c,
+                g.out_c,
+                &mut p.rows,
+                col0,
+                cols,
+                self.stride,
+                self.epilogue,
+            );
+        }
     }
 }
 
@@ -515,24 +561,39 @@ mod tests {
     use super::*;
 
     #[test]
-    fn blocks_cover_every_tile_once_and_balance_two_threads() {
-        for (tiles, cin, cout) in [
-            (49, 768, 256),
-            (196, 384, 128),
-            (784, 128, 64),
-            (1, 8, 8),
-            (7, 3, 5),
+    fn blocks_take_every_tile_that_fits_the_scratch() {
+        let geometry = |h: usize, w: usize, in_c: usize, out_c: usize| {
+            let p = Conv2dParams::dense(1, h, w, in_c, out_c, 3, 1, 1);
+            validate(
+                &p,
+                &vec![0.0; p.input_len()],
+                &vec![0.0; p.output_len()],
+                out_c,
+                &Epilogue::IDENTITY,
+            )
+            .unwrap()
+        };
+        // The decoder at 224x224 and 416x608: one block where V and M fit, else MR multiples.
+        for (h, w, cin, cout) in [
+            (28, 28, 768, 256),
+            (56, 56, 384, 128),
+            (112, 112, 128, 64),
+            (52, 76, 768, 256),
+            (208, 304, 128, 64),
         ] {
-            for threads in [1, 2] {
-                let per = tiles_per_block(tiles, cin, cout, threads);
-                assert!(per >= MR && per % MR == 0 && per <= MAX_TILES_PER_BLOCK);
-                assert!(
-                    per * FREQUENCIES * (cin + cout) <= SCRATCH_FLOATS.max(MR * FREQUENCIES * (cin + cout))
-                );
-            }
+            let g = geometry(h, w, cin, cout);
+            let per = tiles_per_block(&g);
+            assert!(per == g.tiles() || per % MR == 0, "{h}x{w}: {per}");
+            assert!(
+                per * FREQUENCIES * (cin + cout) <= SCRATCH_FLOATS,
+                "{h}x{w}: {per}"
+            );
         }
-        // 49 tiles on two threads: two blocks of 30 and 19, not 42 and 7.
-        assert_eq!(tiles_per_block(49, 128, 64, 2), 30);
+        assert_eq!(tiles_per_block(&geometry(28, 28, 768, 256)), 49);
+        assert_eq!(tiles_per_block(&geometry(56, 56, 384, 128)), 96);
+        assert_eq!(tiles_per_block(&geometry(112, 112, 128, 64)), 72);
+        // A layer too wide for even MR tiles still makes progress.
+        assert_eq!(tiles_per_block(&geometry(8, 8, 40_000, 40_000)), MR);
     }
 
     #[test]

@@ -17,6 +17,7 @@
 //! ```
 
 use super::{ALPHA, TILE};
+use crate::epilogue::{Activation, Epilogue};
 
 /// The widest vector any tier uses (AVX-512 would hold 16 floats); sizes the tail buffers.
 const MAX_LANES: usize = 16;
@@ -41,6 +42,14 @@ pub(crate) trait Lanes: Copy {
     /// `self · s + o`, lane by lane (separate multiply and add, or fused: either is accurate
     /// enough here, since the transforms' constants are small).
     fn mul_add(self, s: f32, o: Self) -> Self;
+    /// `self · o`, lane by lane.
+    fn mul(self, o: Self) -> Self;
+    /// `max(self, o)`, lane by lane.
+    fn max(self, o: Self) -> Self;
+    /// `min(self, o)`, lane by lane.
+    fn min(self, o: Self) -> Self;
+    /// Every lane `x`.
+    fn splat(x: f32) -> Self;
 
     /// Loads `src[0..n]` (`n < N`) with the other lanes zero.
     #[inline(always)]
@@ -109,6 +118,54 @@ fn at6<V: Lanes>(m: [V; ALPHA]) -> [V; TILE] {
     ]
 }
 
+/// The fused epilogue of one run of channels, as vectors: `act(y·scale + bias)`, then
+/// `·post_scale + post_shift` (the order of [`Epilogue::apply`]).
+struct EpilogueLanes<V> {
+    scale: Option<V>,
+    bias: Option<V>,
+    activation: Activation,
+    post: Option<(V, V)>,
+}
+
+impl<V: Lanes> EpilogueLanes<V> {
+    /// The epilogue of channels `c0 .. c0 + n`.
+    #[inline(always)]
+    fn new(e: &Epilogue, c0: usize, n: usize) -> Self {
+        let load = |s: &[f32]| {
+            if n == V::N {
+                V::load(&s[c0..])
+            } else {
+                V::load_partial(&s[c0..], n)
+            }
+        };
+        EpilogueLanes {
+            scale: e.scale.map(load),
+            bias: e.bias.map(load),
+            activation: e.activation,
+            post: e.post.map(|p| (load(p.scale), load(p.shift))),
+        }
+    }
+
+    #[inline(always)]
+    fn apply(&self, mut y: V) -> V {
+        if let Some(s) = self.scale {
+            y = y.mul(s);
+        }
+        if let Some(b) = self.bias {
+            y = y.add(b);
+        }
+        match self.activation {
+            Activation::None => {}
+            Activation::Relu => y = y.max(V::zero()),
+            Activation::Relu6 => y = y.max(V::zero()).min(V::splat(6.0)),
+        }
+        if let Some((s, t)) = self.post {
+            y = y.mul(s).add(t);
+        }
+        y
+    }
+}
+
 /// Where the 36 input pixels of one tile are: `Some(offset of channel 0)` inside the image,
 /// `None` in the zero padding (or past the bottom/right edge of a partial tile).
 pub(crate) type TileWindow = [Option<usize>; ALPHA * ALPHA];
@@ -128,6 +185,9 @@ pub(crate) fn input_tile<V: Lanes>(input: &[f32], window: &TileWindow, c: usize,
 }
 
 /// [`input_tile`] for channels `c0 .. c0 + n` (`n <= V::N`; a partial vector if smaller).
+///
+/// Plain loops over arrays, no closures: a closure (or `array::from_fn`) would be compiled
+/// without the caller's `#[target_feature]`s, and its intrinsics would become function calls.
 #[inline(always)]
 fn input_channels<V: Lanes>(
     input: &[f32],
@@ -137,17 +197,28 @@ fn input_channels<V: Lanes>(
     c: usize,
     dst: &mut [f32],
 ) {
-    let load = |i: usize| match window[i] {
-        Some(off) if n == V::N => V::load(&input[off + c0..]),
-        Some(off) => V::load_partial(&input[off + c0..], n),
-        None => V::zero(),
-    };
     // Columns: cols[s][r] = (Bᵀ d)[r][s].
-    let cols: [[V; ALPHA]; ALPHA] =
-        std::array::from_fn(|s| bt6(std::array::from_fn(|r| load(r * ALPHA + s))));
+    let mut cols = [[V::zero(); ALPHA]; ALPHA];
+    for (s, col) in cols.iter_mut().enumerate() {
+        let mut d = [V::zero(); ALPHA];
+        for (r, dr) in d.iter_mut().enumerate() {
+            if let Some(off) = window[r * ALPHA + s] {
+                let src = &input[off + c0..];
+                *dr = if n == V::N {
+                    V::load(src)
+                } else {
+                    V::load_partial(src, n)
+                };
+            }
+        }
+        *col = bt6(d);
+    }
     // Rows: V[r][s] = (Bᵀ d B)[r][s], one row of Bᵀ d at a time.
     for r in 0..ALPHA {
-        let row = std::array::from_fn(|s| cols[s][r]);
+        let mut row = [V::zero(); ALPHA];
+        for (s, v) in row.iter_mut().enumerate() {
+            *v = cols[s][r];
+        }
         for (s, v) in bt6(row).into_iter().enumerate() {
             let out = &mut dst[(r * ALPHA + s) * c + c0..];
             if n == V::N {
@@ -159,57 +230,71 @@ fn input_channels<V: Lanes>(
     }
 }
 
-/// Output transform of one tile: `Y = Aᵀ M A` for every channel, where `m[ξ·c + ch]` is the
-/// GEMM result of frequency `ξ` and channel `ch` (`m.len() == 36·c`).
+/// Output transform of one tile: `Y = Aᵀ M A` for every channel, where `m[ξ·xi_stride + ch]`
+/// is the GEMM result of frequency `ξ` and channel `ch`.
 ///
 /// `rows[i]` receives output row `i` of the tile (only the rows inside the image are given),
-/// pixel `j` at `rows[i][(col0 + j)·stride ..][..c]` for `j < cols`. Writes nothing else.
+/// pixel `j` at `rows[i][(col0 + j)·stride ..][..c]` for `j < cols`, after the epilogue.
+/// Writes nothing else.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub(crate) fn output_tile<V: Lanes>(
     m: &[f32],
+    xi_stride: usize,
     c: usize,
     rows: &mut [&mut [f32]],
     col0: usize,
     cols: usize,
     stride: usize,
+    epilogue: &Epilogue,
 ) {
     let mut c0 = 0;
     while c0 + V::N <= c {
-        output_channels::<V>(m, c, c0, V::N, rows, col0, cols, stride);
+        output_channels::<V>(m, xi_stride, c0, V::N, rows, col0, cols, stride, epilogue);
         c0 += V::N;
     }
     if c0 < c {
-        output_channels::<V>(m, c, c0, c - c0, rows, col0, cols, stride);
+        output_channels::<V>(m, xi_stride, c0, c - c0, rows, col0, cols, stride, epilogue);
     }
 }
 
-/// [`output_tile`] for channels `c0 .. c0 + n`.
+/// [`output_tile`] for channels `c0 .. c0 + n` (plain loops, as [`input_channels`]).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn output_channels<V: Lanes>(
     m: &[f32],
-    c: usize,
+    xi_stride: usize,
     c0: usize,
     n: usize,
     rows: &mut [&mut [f32]],
     col0: usize,
     cols: usize,
     stride: usize,
+    epilogue: &Epilogue,
 ) {
-    let load = |xi: usize| {
-        let src = &m[xi * c + c0..];
-        if n == V::N {
-            V::load(src)
-        } else {
-            V::load_partial(src, n)
-        }
-    };
+    let epilogue = EpilogueLanes::<V>::new(epilogue, c0, n);
     // Columns: t[s][i] = (Aᵀ M)[i][s].
-    let t: [[V; TILE]; ALPHA] = std::array::from_fn(|s| at6(std::array::from_fn(|r| load(r * ALPHA + s))));
+    let mut t = [[V::zero(); TILE]; ALPHA];
+    for (s, ts) in t.iter_mut().enumerate() {
+        let mut col = [V::zero(); ALPHA];
+        for (r, v) in col.iter_mut().enumerate() {
+            let src = &m[(r * ALPHA + s) * xi_stride + c0..];
+            *v = if n == V::N {
+                V::load(src)
+            } else {
+                V::load_partial(src, n)
+            };
+        }
+        *ts = at6(col);
+    }
     // Rows: Y[i][j] = (Aᵀ M A)[i][j]; only the pixels inside the image are stored.
     for (i, row) in rows.iter_mut().enumerate() {
-        let ti = std::array::from_fn(|s| t[s][i]);
+        let mut ti = [V::zero(); ALPHA];
+        for (s, v) in ti.iter_mut().enumerate() {
+            *v = t[s][i];
+        }
         for (j, v) in at6(ti).into_iter().enumerate().take(cols) {
+            let v = epilogue.apply(v);
             let out = &mut row[(col0 + j) * stride + c0..];
             if n == V::N {
                 v.store(out);
@@ -233,7 +318,9 @@ impl Lanes for Portable {
 
     #[inline(always)]
     fn load(src: &[f32]) -> Self {
-        std::array::from_fn(|i| src[..8][i])
+        let mut v = [0.0; 8];
+        v.copy_from_slice(&src[..8]);
+        v
     }
 
     #[inline(always)]
@@ -242,17 +329,55 @@ impl Lanes for Portable {
     }
 
     #[inline(always)]
-    fn add(self, o: Self) -> Self {
-        std::array::from_fn(|i| self[i] + o[i])
+    fn add(mut self, o: Self) -> Self {
+        for (a, b) in self.iter_mut().zip(o) {
+            *a += b;
+        }
+        self
     }
 
     #[inline(always)]
-    fn sub(self, o: Self) -> Self {
-        std::array::from_fn(|i| self[i] - o[i])
+    fn sub(mut self, o: Self) -> Self {
+        for (a, b) in self.iter_mut().zip(o) {
+            *a -= b;
+        }
+        self
     }
 
     #[inline(always)]
-    fn mul_add(self, s: f32, o: Self) -> Self {
-        std::array::from_fn(|i| self[i] * s + o[i])
+    fn mul_add(mut self, s: f32, o: Self) -> Self {
+        for (a, b) in self.iter_mut().zip(o) {
+            *a = *a * s + b;
+        }
+        self
+    }
+
+    #[inline(always)]
+    fn mul(mut self, o: Self) -> Self {
+        for (a, b) in self.iter_mut().zip(o) {
+            *a *= b;
+        }
+        self
+    }
+
+    #[inline(always)]
+    fn max(mut self, o: Self) -> Self {
+        for (a, b) in self.iter_mut().zip(o) {
+            *a = a.max(b);
+        }
+        self
+    }
+
+    #[inline(always)]
+    fn min(mut self, o: Self) -> Self {
+        for (a, b) in self.iter_mut().zip(o) {
+            *a = a.min(b);
+        }
+        self
+    }
+
+    #[inline(always)]
+    fn splat(x: f32) -> Self {
+        [x; 8]
     }
 }

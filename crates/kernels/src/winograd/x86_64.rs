@@ -1,8 +1,9 @@
 //! The AVX2 tier's transforms: the generic schedule of `transform.rs` on `__m256`, eight
 //! channels per vector, compiled inside `#[target_feature(enable = "avx2,fma")]` wrappers.
 
-use super::transform::Lanes;
-use super::{input_block, output_block, Geometry, RowPiece, Transforms};
+use super::transform::{input_tile, output_tile, Lanes, TileWindow};
+use super::Transforms;
+use crate::epilogue::Epilogue;
 use crate::error::{KernelError, Result};
 use crate::tier::Tier;
 use std::arch::x86_64::*;
@@ -55,6 +56,30 @@ impl Lanes for Avx2 {
         // SAFETY: AVX2 and FMA are available (see the type's docs).
         Avx2(unsafe { _mm256_fmadd_ps(self.0, _mm256_set1_ps(s), o.0) })
     }
+
+    #[inline(always)]
+    fn mul(self, o: Self) -> Self {
+        // SAFETY: AVX is available (see the type's docs).
+        Avx2(unsafe { _mm256_mul_ps(self.0, o.0) })
+    }
+
+    #[inline(always)]
+    fn max(self, o: Self) -> Self {
+        // SAFETY: AVX is available (see the type's docs).
+        Avx2(unsafe { _mm256_max_ps(self.0, o.0) })
+    }
+
+    #[inline(always)]
+    fn min(self, o: Self) -> Self {
+        // SAFETY: AVX is available (see the type's docs).
+        Avx2(unsafe { _mm256_min_ps(self.0, o.0) })
+    }
+
+    #[inline(always)]
+    fn splat(x: f32) -> Self {
+        // SAFETY: AVX is available (see the type's docs).
+        Avx2(unsafe { _mm256_set1_ps(x) })
+    }
 }
 
 /// Proof that the CPU has AVX2 and FMA, and the transforms that need them.
@@ -78,27 +103,47 @@ impl Avx2Transforms {
 }
 
 impl Transforms for Avx2Transforms {
-    fn input(self, g: &Geometry, input: &[f32], pieces: &[RowPiece], v: &mut [f32]) {
+    fn input(self, input: &[f32], window: &TileWindow, c: usize, v: &mut [f32]) {
         // SAFETY: an `Avx2Transforms` exists only after AVX2 and FMA were detected.
-        unsafe { input_avx2(g, input, pieces, v) }
+        unsafe { input_avx2(input, window, c, v) }
     }
 
-    fn output(self, g: &Geometry, m: &[f32], pieces: &mut [RowPiece], stride: usize) {
+    fn output(
+        self,
+        m: &[f32],
+        xi_stride: usize,
+        c: usize,
+        rows: &mut [&mut [f32]],
+        col0: usize,
+        cols: usize,
+        stride: usize,
+        epilogue: &Epilogue,
+    ) {
         // SAFETY: as above.
-        unsafe { output_avx2(g, m, pieces, stride) }
+        unsafe { output_avx2(m, xi_stride, c, rows, col0, cols, stride, epilogue) }
     }
 }
 
 /// # Safety
 /// The CPU must support AVX2 and FMA.
 #[target_feature(enable = "avx2,fma")]
-unsafe fn input_avx2(g: &Geometry, input: &[f32], pieces: &[RowPiece], v: &mut [f32]) {
-    input_block::<Avx2>(g, input, pieces, v)
+unsafe fn input_avx2(input: &[f32], window: &TileWindow, c: usize, v: &mut [f32]) {
+    input_tile::<Avx2>(input, window, c, v)
 }
 
 /// # Safety
 /// The CPU must support AVX2 and FMA.
+#[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn output_avx2(g: &Geometry, m: &[f32], pieces: &mut [RowPiece], stride: usize) {
-    output_block::<Avx2>(g, m, pieces, stride)
+unsafe fn output_avx2(
+    m: &[f32],
+    xi_stride: usize,
+    c: usize,
+    rows: &mut [&mut [f32]],
+    col0: usize,
+    cols: usize,
+    stride: usize,
+    epilogue: &Epilogue,
+) {
+    output_tile::<Avx2>(m, xi_stride, c, rows, col0, cols, stride, epilogue)
 }
