@@ -262,6 +262,89 @@ proptest! {
     }
 }
 
+/// A decoder stage's input: `low` (half size) upsampled, then `skip` channels.
+fn upsample_concat_case() -> impl Strategy<Value = (Conv2dParams, usize, u64)> {
+    (
+        1usize..=2,
+        1usize..=6,
+        1usize..=6,
+        1usize..=20,
+        0usize..=19,
+        8usize..=20,
+        any::<u64>(),
+    )
+        .prop_map(|(n, h2, w2, low_c, skip_c, out_c, seed)| {
+            (
+                Conv2dParams::dense(n, 2 * h2, 2 * w2, low_c + skip_c, out_c, 3, 1, 1),
+                low_c,
+                seed,
+            )
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Reading the upsampled, concatenated input in place gives exactly (bit for bit) what the
+    /// materialised input gives: the same values meet the same transforms.
+    #[test]
+    fn fused_upsample_concat_equals_the_materialised_input((params, low_c, seed) in upsample_concat_case()) {
+        let mut rng = Rng(seed | 1);
+        let (h2, w2) = (params.in_h / 2, params.in_w / 2);
+        let low = rng.vec(params.batch * h2 * w2 * low_c, -2.0, 2.0);
+        let skip = rng.vec(params.batch * params.in_h * params.in_w * (params.in_c - low_c), -2.0, 2.0);
+        let input = winograd::UpsampleConcat { low: &low, low_c, skip: &skip };
+        let x = input.to_nhwc(&params).unwrap();
+        let weights = rng.vec(params.weight_len(), -1.0, 1.0);
+        let bias = rng.vec(params.out_c, -1.0, 1.0);
+        let e = Epilogue::bias_act(&bias, Activation::Relu6);
+        let prepared = ConvWeights::prepare_as(&params, &weights, ConvAlgorithm::Winograd).unwrap();
+        for tier in tiers().into_iter().filter(|&t| t != Tier::Reference) {
+            let mut plain = vec![f32::NAN; params.output_len()];
+            conv::conv2d_nhwc_with_tier(tier, &params, &x, &prepared, &mut plain, params.out_c, &e).unwrap();
+            let mut fused = vec![f32::NAN; params.output_len()];
+            conv::conv2d_upsample_concat_with_tier(tier, &params, &input, &prepared, &mut fused, params.out_c, &e).unwrap();
+            prop_assert!(plain.iter().zip(&fused).all(|(a, b)| a.to_bits() == b.to_bits()), "tier {tier}, {params:?}");
+        }
+        // Other algorithms take the materialised path: the same as running them on x.
+        let im2col = ConvWeights::prepare_as(&params, &weights, ConvAlgorithm::Im2colGemm).unwrap();
+        let mut want = vec![0.0; params.output_len()];
+        conv::conv2d_nhwc_with_tier(Tier::Portable, &params, &x, &im2col, &mut want, params.out_c, &e).unwrap();
+        let mut got = vec![0.0; params.output_len()];
+        conv::conv2d_upsample_concat_with_tier(Tier::Portable, &params, &input, &im2col, &mut got, params.out_c, &e).unwrap();
+        prop_assert_eq!(want, got);
+    }
+}
+
+#[test]
+fn upsample_concat_shapes_are_checked() {
+    let params = Conv2dParams::dense(1, 6, 4, 5, 9, 3, 1, 1);
+    let (low, skip) = (vec![0.0; 3 * 2 * 2], vec![0.0; 6 * 4 * 3]);
+    let ok = winograd::UpsampleConcat {
+        low: &low,
+        low_c: 2,
+        skip: &skip,
+    };
+    assert_eq!(ok.to_nhwc(&params).unwrap().len(), params.input_len());
+    let short = winograd::UpsampleConcat {
+        low: &low[1..],
+        low_c: 2,
+        skip: &skip,
+    };
+    assert!(matches!(
+        short.to_nhwc(&params),
+        Err(KernelError::LengthMismatch { what: "low", .. })
+    ));
+    let wrong_c = winograd::UpsampleConcat {
+        low: &low,
+        low_c: 3,
+        skip: &skip,
+    };
+    assert!(wrong_c.to_nhwc(&params).is_err());
+    let odd = Conv2dParams::dense(1, 5, 4, 5, 9, 3, 1, 1);
+    assert!(matches!(ok.to_nhwc(&odd), Err(KernelError::InvalidParams { .. })));
+}
+
 #[test]
 fn textbook_algorithm_equals_the_direct_convolution() {
     // In f64 the transforms are exact up to rounding: only the f32 output rounding is left.

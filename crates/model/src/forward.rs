@@ -6,17 +6,17 @@
 //!   out ← softmax ← logits ← dec4 ← [up(dec3) ‖ f1?] ← dec3 ← [up(dec2) ‖ f2] ← dec2 ← [up(dec1) ‖ f3] ← dec1
 //! ```
 //!
-//! Upsampling writes straight into the channel slice `[0, 512)` (etc.) of the concatenation
-//! buffer and the skip tensor is copied into the rest, so no separate upsampled tensor exists.
-//! Every intermediate lives in one arena planned per (batch, height, width) by [`crate::plan`].
+//! The upsampling and the concatenation are never materialised: decoder stages 2..4 read
+//! `concat(upsample2x(previous stage), skip tap)` in place, inside the Winograd input transform
+//! (`ConvLayer::run_upsample_concat`; an im2col layer gets a temporary copy instead). Every
+//! intermediate lives in one arena planned per (batch, height, width) by [`crate::plan`].
 
 use crate::arch::{ENCODER_BLOCKS, TAP_BLOCKS};
 use crate::error::{Error, Result};
 use crate::network::Network;
 use crate::plan::{plan_arena, split_views, ArenaPlan, ValueSpec};
-use mobilenet_unet_kernels::concat::copy_channels_into;
 use mobilenet_unet_kernels::softmax::softmax_channels_inplace;
-use mobilenet_unet_kernels::upsample::upsample_nearest_nhwc;
+use mobilenet_unet_kernels::winograd::UpsampleConcat;
 use ndarray::Array4;
 
 /// Intermediate tensors copied out during a forward pass, to locate mismatches layer by layer.
@@ -65,8 +65,6 @@ struct Values {
     dw: Vec<usize>,
     pw: Vec<usize>,
     dec: Vec<usize>,
-    /// Concatenation buffers after decoder stages 1, 2, 3.
-    cat: Vec<usize>,
 }
 
 /// The memory plan for one (batch, height, width).
@@ -89,6 +87,13 @@ impl ForwardPlan {
 /// Halving with MobileNet's padding (pad 1, 3x3 'valid', stride 2): `ceil(x / 2)`.
 fn down(x: usize, stride: usize) -> usize {
     (x + 2 - 3) / stride + 1
+}
+
+/// The encoder block (0-based) whose output is the skip tap of decoder stages 2, 3, 4:
+/// f3 (block 5), f2 (block 3), and f1 (block 1) only with `l1_skip_conn`.
+fn skip_taps(net: &Network) -> [Option<usize>; 3] {
+    let [f1, f2, f3, _] = TAP_BLOCKS.map(|b| b - 1);
+    [Some(f3), Some(f2), net.l1_skip().then_some(f1)]
 }
 
 /// Lays out every intermediate of `net` for a `batch x height x width` input.
@@ -114,41 +119,32 @@ pub(crate) fn plan(net: &Network, batch: usize, height: usize, width: usize) -> 
         pw.push(add(batch * h * w * p.out_c(), 2 * i + 2));
         sizes.push((h, w));
     }
-    let [f1c, f2c, f3c, _] = net.tap_channels();
-    let skip_c = [f3c, f2c, if net.l1_skip() { f1c } else { 0 }];
-    let mut dec = Vec::new();
-    let mut cat = Vec::new();
+    // Decoder stage s runs at step 23 + s and reads stage s - 1 (upsampled) and its skip tap.
     let first_dec_step = 2 * net.blocks.len() + 1; // 23
+    let mut dec = Vec::new();
     for (s, layer) in net.decoder.iter().enumerate() {
-        dec.push(add(batch * h * w * layer.out_c(), first_dec_step + 2 * s));
-        if s < 3 {
+        if s > 0 {
             (h, w) = (h * 2, w * 2);
-            cat.push(add(
-                batch * h * w * (layer.out_c() + skip_c[s]),
-                first_dec_step + 2 * s + 1,
-            ));
         }
+        dec.push(add(batch * h * w * layer.out_c(), first_dec_step + s));
     }
-    let last_step = first_dec_step + 2 * 3 + 1; // logits
-                                                // Lifetimes: each value is read by the next step ...
+    let last_step = first_dec_step + net.decoder.len(); // logits
+                                                        // Lifetimes: each value is read by the next step ...
     let mut uses: Vec<(usize, usize)> = vec![(conv1, 1)];
     for i in 0..net.blocks.len() {
         uses.push((dw[i], 2 * i + 2));
         uses.push((pw[i], 2 * i + 3));
     }
-    for s in 0..4 {
-        uses.push((dec[s], first_dec_step + 2 * s + 1));
-        if s < 3 {
-            uses.push((cat[s], first_dec_step + 2 * s + 2));
+    for (s, &d) in dec.iter().enumerate() {
+        uses.push((d, first_dec_step + s + 1));
+    }
+    // ... and the skip taps until the decoder stage that concatenates them.
+    for (s, skip) in skip_taps(net).into_iter().enumerate() {
+        if let Some(block) = skip {
+            uses.push((pw[block], first_dec_step + s + 1));
         }
     }
-    uses.push((dec[3], last_step));
-    // ... and the skip taps until their concatenation.
-    uses.push((pw[4], first_dec_step + 1));
-    uses.push((pw[2], first_dec_step + 3));
-    if net.l1_skip() {
-        uses.push((pw[0], first_dec_step + 5));
-    }
+    debug_assert_eq!(uses.iter().map(|u| u.1).max(), Some(last_step));
     for (v, step) in uses {
         specs[v].last = specs[v].last.max(step);
     }
@@ -158,13 +154,7 @@ pub(crate) fn plan(net: &Network, batch: usize, height: usize, width: usize) -> 
         height,
         width,
         arena,
-        values: Values {
-            conv1,
-            dw,
-            pw,
-            dec,
-            cat,
-        },
+        values: Values { conv1, dw, pw, dec },
     }
 }
 
@@ -208,40 +198,36 @@ pub(crate) fn forward(
         }
     }
 
-    // Decoder: conv stage s, then upsample into the concat buffer with its skip tap.
-    let skips = [Some(v.pw[4]), Some(v.pw[2]), net.l1_skip().then_some(v.pw[0])];
-    let [f1c, f2c, f3c, _] = net.tap_channels();
-    let skip_channels = [f3c, f2c, f1c];
+    // Decoder: stage 1 on f4; stage s > 1 on concat(upsample2x(stage s - 1), its skip tap).
+    let skips = skip_taps(net);
     for (s, layer) in net.decoder.iter().enumerate() {
-        let ([x], y) = split_views(arena, [&r[prev]], &r[v.dec[s]]).ok_or_else(|| bug(&layer.name))?;
+        let skip = match s {
+            0 => None,
+            _ => Some(skips[s - 1].map_or(0..0, |block| r[v.pw[block]].clone())),
+        };
+        if skip.is_some() {
+            (h, w) = (h * 2, w * 2);
+        }
+        let skip_range = skip.clone().unwrap_or(0..0);
+        let ([x, skip_data], y) =
+            split_views(arena, [&r[prev], &skip_range], &r[v.dec[s]]).ok_or_else(|| bug(&layer.name))?;
         let macs = layer.params(n, h, w).macs();
-        timed(&mut profile, &layer.name, macs, || {
-            layer.run(n, h, w, x, y, layer.out_c())
+        timed(&mut profile, &layer.name, macs, || match skip {
+            None => layer.run(n, h, w, x, y, layer.out_c()),
+            Some(_) => {
+                let input = UpsampleConcat {
+                    low: x,
+                    low_c: net.decoder[s - 1].out_c(),
+                    skip: skip_data,
+                };
+                layer.run_upsample_concat(n, h, w, &input, y)
+            }
         })?;
         if let Some(t) = taps.as_deref_mut() {
             t.dec
                 .push(to_array(&arena[r[v.dec[s]].clone()], [n, h, w, layer.out_c()]));
         }
         prev = v.dec[s];
-        if s == 3 {
-            break;
-        }
-        let c = layer.out_c();
-        let skip_c = if skips[s].is_some() { skip_channels[s] } else { 0 };
-        let total = c + skip_c;
-        let skip_range = skips[s].map_or(0..0, |id| r[id].clone());
-        let ([d, skip], cat) =
-            split_views(arena, [&r[v.dec[s]], &skip_range], &r[v.cat[s]]).ok_or_else(|| bug("concat"))?;
-        let step = format!("dec{}_upsample_concat", s + 1);
-        timed(&mut profile, &step, 0, || -> Result<()> {
-            upsample_nearest_nhwc(d, n, h, w, c, 2, 2, cat, total, 0)?;
-            if skip_c > 0 {
-                copy_channels_into(skip, n * 4 * h * w, skip_c, cat, total, c)?;
-            }
-            Ok(())
-        })?;
-        (h, w) = (h * 2, w * 2);
-        prev = v.cat[s];
     }
 
     // Classifier straight into the output, then softmax over classes in place.

@@ -16,7 +16,8 @@ use crate::config::DecoderActivation;
 use crate::error::Result;
 use crate::weights::Weights;
 use mobilenet_unet_kernels::batchnorm::{fold_into_conv_hwio, fold_into_depthwise_hwc, BatchNorm};
-use mobilenet_unet_kernels::conv::{conv2d_nhwc, ConvWeights};
+use mobilenet_unet_kernels::conv::{conv2d_nhwc, conv2d_upsample_concat, ConvWeights};
+use mobilenet_unet_kernels::winograd::UpsampleConcat;
 use mobilenet_unet_kernels::{Activation, ChannelAffine, Conv2dParams, Epilogue};
 
 /// One convolution ready to run: packed weights and its fused epilogue.
@@ -47,6 +48,19 @@ impl ConvLayer {
         self.template.out_c
     }
 
+    /// The layer's fused epilogue.
+    fn epilogue(&self) -> Epilogue<'_> {
+        Epilogue {
+            scale: None,
+            bias: Some(&self.bias),
+            activation: self.activation,
+            post: self
+                .post
+                .as_ref()
+                .map(|(scale, shift)| ChannelAffine { scale, shift }),
+        }
+    }
+
     /// Runs the layer on an NHWC `input` of `batch x h x w`, writing channels `[0, out_c)` of
     /// each output pixel at `output[p · out_pixel_stride ..]`.
     pub fn run(
@@ -59,16 +73,36 @@ impl ConvLayer {
         out_pixel_stride: usize,
     ) -> Result<()> {
         let params = self.params(batch, h, w);
-        let epilogue = Epilogue {
-            scale: None,
-            bias: Some(&self.bias),
-            activation: self.activation,
-            post: self
-                .post
-                .as_ref()
-                .map(|(scale, shift)| ChannelAffine { scale, shift }),
-        };
-        conv2d_nhwc(&params, input, &self.weights, output, out_pixel_stride, &epilogue)?;
+        conv2d_nhwc(
+            &params,
+            input,
+            &self.weights,
+            output,
+            out_pixel_stride,
+            &self.epilogue(),
+        )?;
+        Ok(())
+    }
+
+    /// Runs the layer on `concat(upsample2x(low), skip)` of `batch x h x w` (`h`, `w` the
+    /// upsampled size) without materialising it when the algorithm can read it in place.
+    pub fn run_upsample_concat(
+        &self,
+        batch: usize,
+        h: usize,
+        w: usize,
+        input: &UpsampleConcat,
+        output: &mut [f32],
+    ) -> Result<()> {
+        let params = self.params(batch, h, w);
+        conv2d_upsample_concat(
+            &params,
+            input,
+            &self.weights,
+            output,
+            self.out_c(),
+            &self.epilogue(),
+        )?;
         Ok(())
     }
 }
@@ -148,16 +182,6 @@ impl Network {
     /// Whether f1 is concatenated before the last decoder convolution.
     pub fn l1_skip(&self) -> bool {
         self.l1_skip
-    }
-
-    /// The configuration's channel counts at the four taps f1..f4.
-    pub fn tap_channels(&self) -> [usize; 4] {
-        [
-            self.blocks[0].1.out_c(),
-            self.blocks[2].1.out_c(),
-            self.blocks[4].1.out_c(),
-            self.blocks[10].1.out_c(),
-        ]
     }
 }
 

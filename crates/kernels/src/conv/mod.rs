@@ -342,6 +342,59 @@ fn reference_strided(
     Ok(())
 }
 
+/// [`conv2d_nhwc_with_tier`] over the decoder's `concat(upsample2x(low), skip)` input.
+///
+/// Winograd weights read the two tensors in place ([`winograd::UpsampleConcat`]); any other
+/// algorithm gets the concatenated input materialised first (a temporary of
+/// `params.input_len()` floats), so forcing im2col still works, at the cost of memory.
+pub fn conv2d_upsample_concat_with_tier(
+    tier: Tier,
+    params: &Conv2dParams,
+    input: &winograd::UpsampleConcat,
+    weights: &ConvWeights,
+    output: &mut [f32],
+    out_pixel_stride: usize,
+    epilogue: &Epilogue,
+) -> Result<()> {
+    match weights {
+        ConvWeights::Winograd(w) if tier != Tier::Reference => {
+            winograd::winograd_conv3x3_upsample_concat_with_tier(
+                tier,
+                params,
+                input,
+                w,
+                output,
+                out_pixel_stride,
+                epilogue,
+            )
+        }
+        _ => {
+            let x = input.to_nhwc(params)?;
+            conv2d_nhwc_with_tier(tier, params, &x, weights, output, out_pixel_stride, epilogue)
+        }
+    }
+}
+
+/// [`conv2d_upsample_concat_with_tier`] with the process-wide tier ([`Tier::active`]).
+pub fn conv2d_upsample_concat(
+    params: &Conv2dParams,
+    input: &winograd::UpsampleConcat,
+    weights: &ConvWeights,
+    output: &mut [f32],
+    out_pixel_stride: usize,
+    epilogue: &Epilogue,
+) -> Result<()> {
+    conv2d_upsample_concat_with_tier(
+        Tier::active()?,
+        params,
+        input,
+        weights,
+        output,
+        out_pixel_stride,
+        epilogue,
+    )
+}
+
 /// The ndarray face of [`conv2d_nhwc`]: `input` is `(N, H, W, C)`, the result `(N, OH, OW, Cout)`.
 pub fn conv2d(
     input: ArrayView4<f32>,

@@ -65,6 +65,22 @@ impl PackedB {
         Ok(PackedB { k, n, data, offset })
     }
 
+    /// An all-zero packed `k x n` matrix, to be filled with [`set`](Self::set): builds B in
+    /// place, without a row-major copy (Winograd's 36 matrices would double the memory peak).
+    pub(crate) fn zeroed(k: usize, n: usize) -> PackedB {
+        let panels = n.div_ceil(NR);
+        let data = vec![0.0f32; panels * k * NR + ALIGN_FLOATS];
+        let offset = align_offset(&data);
+        PackedB { k, n, data, offset }
+    }
+
+    /// Sets element `(kk, j)` of B (`kk < k`, `j < n`).
+    #[inline]
+    pub(crate) fn set(&mut self, kk: usize, j: usize, value: f32) {
+        debug_assert!(kk < self.k && j < self.n);
+        self.data[self.offset + (j / NR) * self.k * NR + kk * NR + j % NR] = value;
+    }
+
     /// Rows of B (the reduction length).
     pub fn k(&self) -> usize {
         self.k

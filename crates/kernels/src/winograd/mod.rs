@@ -78,6 +78,8 @@ const OP: &str = "winograd";
 
 /// Scratch budget for one block's V and M, in floats (8 MiB): bounds the tiles per block.
 const SCRATCH_FLOATS: usize = 2 << 20;
+/// Most tiles in one output piece (one work item of the output transform).
+const PIECE_TILES: usize = 8;
 /// Smallest block, in floats of V and M (2 MiB): below this, per-block overheads show.
 const MIN_BLOCK_FLOATS: usize = 1 << 19;
 
@@ -100,7 +102,14 @@ impl WinogradWeights {
             });
         }
         check_len(OP, "weights", 9 * in_c * out_c, weights.len())?;
-        let mut u = vec![vec![0.0f32; in_c * out_c]; FREQUENCIES];
+        in_c.checked_mul(out_c)
+            .and_then(|f| f.checked_mul(FREQUENCIES))
+            .ok_or_else(|| KernelError::InvalidParams {
+                op: OP,
+                reason: format!("{in_c} x {out_c} filters overflow"),
+            })?;
+        // Written straight into the packed layout: no row-major copy of the 36 matrices.
+        let mut u: Vec<PackedB> = (0..FREQUENCIES).map(|_| PackedB::zeroed(in_c, out_c)).collect();
         for ci in 0..in_c {
             for co in 0..out_c {
                 let g = std::array::from_fn(|ky| {
@@ -108,14 +117,10 @@ impl WinogradWeights {
                 });
                 let t = reference::filter_transform(&g);
                 for (xi, ux) in u.iter_mut().enumerate() {
-                    ux[ci * out_c + co] = t[xi / ALPHA][xi % ALPHA] as f32;
+                    ux.set(ci, co, t[xi / ALPHA][xi % ALPHA] as f32);
                 }
             }
         }
-        let u = u
-            .iter()
-            .map(|ux| PackedB::pack(ux, in_c, out_c))
-            .collect::<Result<Vec<_>>>()?;
         Ok(WinogradWeights { in_c, out_c, u })
     }
 
@@ -159,6 +164,95 @@ impl WinogradWeights {
     }
 }
 
+/// The decoder's input, `concat(upsample2x(low), skip)` along channels, described instead of
+/// materialised: the Winograd input transform reads both tensors where the concatenated,
+/// upsampled tensor would have its pixels (saving a pass over memory and the buffer).
+///
+/// For a convolution over a `batch x H x W x in_c` input (`H`, `W` even): `low` is NHWC
+/// `[batch, H/2, W/2, low_c]`, `skip` is NHWC `[batch, H, W, in_c - low_c]` (empty when
+/// `low_c == in_c`).
+#[derive(Debug, Clone, Copy)]
+pub struct UpsampleConcat<'a> {
+    /// The tensor upsampled 2x by nearest neighbour: channels `0 .. low_c`.
+    pub low: &'a [f32],
+    /// Channels of `low`.
+    pub low_c: usize,
+    /// The skip connection: channels `low_c .. in_c`.
+    pub skip: &'a [f32],
+}
+
+/// Where a Winograd convolution reads its input.
+#[derive(Debug, Clone, Copy)]
+enum Source<'a> {
+    Nhwc(&'a [f32]),
+    UpsampleConcat(UpsampleConcat<'a>),
+}
+
+impl Source<'_> {
+    /// The source tensors as `(data, channels, upsampling, first channel of V)` parts.
+    fn parts(&self, in_c: usize) -> Vec<(&[f32], usize, usize, usize)> {
+        match *self {
+            Source::Nhwc(x) => vec![(x, in_c, 1, 0)],
+            Source::UpsampleConcat(u) if u.low_c == in_c => vec![(u.low, in_c, 2, 0)],
+            Source::UpsampleConcat(u) => vec![(u.low, u.low_c, 2, 0), (u.skip, in_c - u.low_c, 1, u.low_c)],
+        }
+    }
+
+    /// Checks the source against the convolution's input shape.
+    fn validate(&self, params: &Conv2dParams) -> Result<()> {
+        let Source::UpsampleConcat(u) = self else {
+            return Ok(());
+        };
+        let p = params;
+        if p.in_h % 2 != 0 || p.in_w % 2 != 0 || u.low_c == 0 || u.low_c > p.in_c {
+            return Err(KernelError::InvalidParams {
+                op: OP,
+                reason: format!(
+                    "an upsample-concat input needs an even {}x{} size and 1 ..= {} upsampled channels, got {}",
+                    p.in_h, p.in_w, p.in_c, u.low_c
+                ),
+            });
+        }
+        check_len(
+            OP,
+            "low",
+            p.batch * (p.in_h / 2) * (p.in_w / 2) * u.low_c,
+            u.low.len(),
+        )?;
+        check_len(
+            OP,
+            "skip",
+            p.batch * p.in_h * p.in_w * (p.in_c - u.low_c),
+            u.skip.len(),
+        )
+    }
+
+    /// The materialised NHWC input (allocates; for the reference tier).
+    fn materialise(&self, p: &Conv2dParams) -> Vec<f32> {
+        let mut x = vec![0.0f32; p.input_len()];
+        for (data, c, up, c0) in self.parts(p.in_c) {
+            let (h, w) = (p.in_h / up, p.in_w / up);
+            for (pixel, dst) in x.chunks_exact_mut(p.in_c).enumerate() {
+                let (n, y, xx) = (pixel / (p.in_h * p.in_w), pixel / p.in_w % p.in_h, pixel % p.in_w);
+                let src = ((n * h + y / up) * w + xx / up) * c;
+                dst[c0..c0 + c].copy_from_slice(&data[src..src + c]);
+            }
+        }
+        x
+    }
+}
+
+impl UpsampleConcat<'_> {
+    /// The concatenated, upsampled NHWC input `[batch, in_h, in_w, in_c]` of `params`, made
+    /// (allocates): for algorithms that cannot read it in place, and for tests.
+    pub fn to_nhwc(self, params: &Conv2dParams) -> Result<Vec<f32>> {
+        let source = Source::UpsampleConcat(self);
+        params.validate()?;
+        source.validate(params)?;
+        Ok(source.materialise(params))
+    }
+}
+
 /// The shape of one Winograd convolution, checked.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Geometry {
@@ -177,13 +271,17 @@ pub(crate) struct Geometry {
 
 impl Geometry {
     /// The 36 input pixel offsets of tile `(ty, tx)` of image `n`: the padded input window
-    /// rows `4·ty .. 4·ty + 6`, columns `4·tx .. 4·tx + 6`.
-    pub fn window(&self, n: usize, ty: usize, tx: usize) -> TileWindow {
+    /// rows `4·ty .. 4·ty + 6`, columns `4·tx .. 4·tx + 6`, in a source tensor of `c` channels
+    /// per pixel whose pixels are `up x up` blocks of the input (`up = 2`: the input is that
+    /// tensor upsampled by nearest neighbour, input pixel `(y, x)` is source pixel
+    /// `(y/2, x/2)`).
+    pub fn window(&self, n: usize, ty: usize, tx: usize, up: usize, c: usize) -> TileWindow {
+        let (h, w) = (self.in_h / up, self.in_w / up);
         std::array::from_fn(|i| {
             let (r, s) = (i / ALPHA, i % ALPHA);
             let iy = (ty * TILE + r).checked_sub(self.pad_top)?;
             let ix = (tx * TILE + s).checked_sub(self.pad_left)?;
-            (iy < self.in_h && ix < self.in_w).then(|| ((n * self.in_h + iy) * self.in_w + ix) * self.in_c)
+            (iy < self.in_h && ix < self.in_w).then(|| ((n * h + iy / up) * w + ix / up) * c)
         })
     }
 
@@ -196,7 +294,7 @@ impl Geometry {
 /// Checks a Winograd call and returns its geometry.
 pub(crate) fn validate(
     params: &Conv2dParams,
-    input: &[f32],
+    input: Option<&[f32]>,
     output: &[f32],
     out_pixel_stride: usize,
     epilogue: &Epilogue,
@@ -211,7 +309,9 @@ pub(crate) fn validate(
             ),
         });
     }
-    check_len(OP, "input", params.input_len(), input.len())?;
+    if let Some(input) = input {
+        check_len(OP, "input", params.input_len(), input.len())?;
+    }
     epilogue.validate(OP, params.out_c)?;
     if out_pixel_stride < params.out_c {
         return Err(KernelError::InvalidParams {
@@ -284,7 +384,53 @@ pub fn winograd_conv3x3_nhwc_with_tier(
     out_pixel_stride: usize,
     epilogue: &Epilogue,
 ) -> Result<()> {
-    let g = validate(params, input, output, out_pixel_stride, epilogue)?;
+    check_len(OP, "input", params.input_len(), input.len())?;
+    run(
+        tier,
+        params,
+        Source::Nhwc(input),
+        weights,
+        output,
+        out_pixel_stride,
+        epilogue,
+    )
+}
+
+/// [`winograd_conv3x3_nhwc_with_tier`] on the input `concat(upsample2x(low), skip)` without
+/// materialising it (see [`UpsampleConcat`]); `params` describes the convolution over the
+/// concatenated input (`in_h`, `in_w` the upsampled size, `in_c` all channels).
+pub fn winograd_conv3x3_upsample_concat_with_tier(
+    tier: Tier,
+    params: &Conv2dParams,
+    input: &UpsampleConcat,
+    weights: &WinogradWeights,
+    output: &mut [f32],
+    out_pixel_stride: usize,
+    epilogue: &Epilogue,
+) -> Result<()> {
+    run(
+        tier,
+        params,
+        Source::UpsampleConcat(*input),
+        weights,
+        output,
+        out_pixel_stride,
+        epilogue,
+    )
+}
+
+/// Both entry points: checks, then the blocks one after the other.
+fn run(
+    tier: Tier,
+    params: &Conv2dParams,
+    source: Source,
+    weights: &WinogradWeights,
+    output: &mut [f32],
+    out_pixel_stride: usize,
+    epilogue: &Epilogue,
+) -> Result<()> {
+    let g = validate(params, None, output, out_pixel_stride, epilogue)?;
+    source.validate(params)?;
     if (weights.in_c, weights.out_c) != (g.in_c, g.out_c) {
         return Err(KernelError::InvalidParams {
             op: OP,
@@ -296,9 +442,10 @@ pub fn winograd_conv3x3_nhwc_with_tier(
     }
     let tier = tier.ensure_available()?;
     if tier == Tier::Reference {
+        let x = source.materialise(params);
         return reference::winograd_conv3x3_nhwc(
             params,
-            input,
+            &x,
             &weights.to_hwio(),
             output,
             out_pixel_stride,
@@ -311,7 +458,7 @@ pub fn winograd_conv3x3_nhwc_with_tier(
     let blocks = split_blocks(&g, output, out_pixel_stride, tiles_per_block(&g));
     let job = Job {
         g: &g,
-        input,
+        parts: source.parts(g.in_c),
         weights,
         stride: out_pixel_stride,
         epilogue,
@@ -376,7 +523,9 @@ fn split_blocks<'a>(g: &Geometry, output: &'a mut [f32], stride: usize, per_bloc
             let mut tx = 0;
             while tx < g.tiles_w {
                 let b = (first + tx) / per_block;
-                let end = ((b + 1) * per_block - first).min(g.tiles_w);
+                // Pieces of at most PIECE_TILES tiles, so that the output phase has enough
+                // independent items for every thread even when a block spans few tile rows.
+                let end = ((b + 1) * per_block - first).min(g.tiles_w).min(tx + PIECE_TILES);
                 segments.push((b, tx, end));
                 tx = end;
             }
@@ -412,9 +561,9 @@ fn split_blocks<'a>(g: &Geometry, output: &'a mut [f32], stride: usize, per_bloc
 
 /// The input and output transforms of one tier, one tile at a time.
 pub(crate) trait Transforms: Copy + Send + Sync {
-    /// `v[ξ·c + ch]` = frequency ξ of channel `ch` of the tile whose input pixels `window`
-    /// locates (`c = in_c`, `v.len() == 36·c`).
-    fn input(self, input: &[f32], window: &TileWindow, c: usize, v: &mut [f32]);
+    /// `v[ξ·v_stride + v_c0 + ch]` = frequency ξ of channel `ch < c` of the tile whose input
+    /// pixels `window` locates in `input`.
+    fn input(self, input: &[f32], window: &TileWindow, c: usize, v: &mut [f32], v_stride: usize, v_c0: usize);
     /// Output pixels of one tile from `m[ξ·xi_stride + ch]`, epilogue applied; see
     /// [`transform::output_tile`].
     #[allow(clippy::too_many_arguments)]
@@ -436,8 +585,16 @@ pub(crate) trait Transforms: Copy + Send + Sync {
 struct PortableTransforms;
 
 impl Transforms for PortableTransforms {
-    fn input(self, input: &[f32], window: &TileWindow, c: usize, v: &mut [f32]) {
-        transform::input_tile::<transform::Portable>(input, window, c, v)
+    fn input(
+        self,
+        input: &[f32],
+        window: &TileWindow,
+        c: usize,
+        v: &mut [f32],
+        v_stride: usize,
+        v_c0: usize,
+    ) {
+        transform::input_tile::<transform::Portable>(input, window, c, v, v_stride, v_c0)
     }
 
     fn output(
@@ -463,7 +620,8 @@ thread_local! {
 /// Everything a block needs that is shared by all blocks.
 struct Job<'a> {
     g: &'a Geometry,
-    input: &'a [f32],
+    /// The input as `(tensor, channels, upsampling, first channel in V)` parts.
+    parts: Vec<(&'a [f32], usize, usize, usize)>,
     weights: &'a WinogradWeights,
     stride: usize,
     epilogue: &'a Epilogue<'a>,
@@ -495,15 +653,19 @@ impl Job<'_> {
             let (v, rest) = buf.split_at_mut(vlen);
             let m = &mut rest[..mlen];
 
-            let windows: Vec<TileWindow> = block
+            let tiles_at: Vec<(usize, usize, usize)> = block
                 .pieces
                 .iter()
-                .flat_map(|p| (p.tx0..p.tx1).map(move |tx| g.window(p.image, p.ty, tx)))
+                .flat_map(|p| (p.tx0..p.tx1).map(move |tx| (p.image, p.ty, tx)))
                 .collect();
             v.par_chunks_mut(FREQUENCIES * g.in_c)
-                .zip(windows.par_iter())
+                .zip(tiles_at.par_iter())
                 .with_min_len(4)
-                .for_each(|(dst, window)| t.input(self.input, window, g.in_c, dst));
+                .for_each(|(dst, &(n, ty, tx))| {
+                    for &(data, c, up, c0) in &self.parts {
+                        t.input(data, &g.window(n, ty, tx, up, c), c, dst, g.in_c, c0);
+                    }
+                });
 
             let v = &*v;
             m.par_chunks_mut(tiles * g.out_c)
@@ -564,14 +726,7 @@ mod tests {
     fn blocks_take_every_tile_that_fits_the_scratch() {
         let geometry = |h: usize, w: usize, in_c: usize, out_c: usize| {
             let p = Conv2dParams::dense(1, h, w, in_c, out_c, 3, 1, 1);
-            validate(
-                &p,
-                &vec![0.0; p.input_len()],
-                &vec![0.0; p.output_len()],
-                out_c,
-                &Epilogue::IDENTITY,
-            )
-            .unwrap()
+            validate(&p, None, &vec![0.0; p.output_len()], out_c, &Epilogue::IDENTITY).unwrap()
         };
         // The decoder at 224x224 and 416x608: one block where V and M fit, else MR multiples.
         for (h, w, cin, cout) in [

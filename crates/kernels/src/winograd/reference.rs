@@ -71,7 +71,7 @@ pub fn winograd_conv3x3_nhwc(
     out_pixel_stride: usize,
     epilogue: &Epilogue,
 ) -> Result<()> {
-    let g = validate(params, input, output, out_pixel_stride, epilogue)?;
+    let g = validate(params, Some(input), output, out_pixel_stride, epilogue)?;
     check_len("winograd", "weights", params.weight_len(), weights.len())?;
     let (cin, cout) = (g.in_c, g.out_c);
     // U[ci][co] = G g Gᵀ for every filter.
@@ -89,7 +89,7 @@ pub fn winograd_conv3x3_nhwc(
     for n in 0..g.batch {
         for ty in 0..g.tiles_h {
             for tx in 0..g.tiles_w {
-                let window = g.window(n, ty, tx);
+                let window = g.window(n, ty, tx, 1, cin);
                 // V[ci] = Bᵀ d B for every input channel of this tile.
                 let v: Vec<[[f64; ALPHA]; ALPHA]> = (0..cin)
                     .map(|ci| {

@@ -170,17 +170,25 @@ impl<V: Lanes> EpilogueLanes<V> {
 /// `None` in the zero padding (or past the bottom/right edge of a partial tile).
 pub(crate) type TileWindow = [Option<usize>; ALPHA * ALPHA];
 
-/// Input transform of one tile: `dst[ξ·c + ch] = (Bᵀ d B)[ξ]` of channel `ch`, for the 36
-/// frequencies `ξ = 6·r + s` and all `c` channels (`dst.len() == 36·c`).
+/// Input transform of one tile for `c` channels read from `input`: frequency `ξ = 6·r + s`
+/// of channel `ch` goes to `dst[ξ·dst_stride + dst_c0 + ch]` (so two sources can fill the
+/// channel ranges of one tile's V, as the decoder's fused concatenation does).
 #[inline(always)]
-pub(crate) fn input_tile<V: Lanes>(input: &[f32], window: &TileWindow, c: usize, dst: &mut [f32]) {
+pub(crate) fn input_tile<V: Lanes>(
+    input: &[f32],
+    window: &TileWindow,
+    c: usize,
+    dst: &mut [f32],
+    dst_stride: usize,
+    dst_c0: usize,
+) {
     let mut c0 = 0;
     while c0 + V::N <= c {
-        input_channels::<V>(input, window, c0, V::N, c, dst);
+        input_channels::<V>(input, window, c0, V::N, dst, dst_stride, dst_c0);
         c0 += V::N;
     }
     if c0 < c {
-        input_channels::<V>(input, window, c0, c - c0, c, dst);
+        input_channels::<V>(input, window, c0, c - c0, dst, dst_stride, dst_c0);
     }
 }
 
@@ -194,8 +202,9 @@ fn input_channels<V: Lanes>(
     window: &TileWindow,
     c0: usize,
     n: usize,
-    c: usize,
     dst: &mut [f32],
+    dst_stride: usize,
+    dst_c0: usize,
 ) {
     // Columns: cols[s][r] = (Bᵀ d)[r][s].
     let mut cols = [[V::zero(); ALPHA]; ALPHA];
@@ -220,7 +229,7 @@ fn input_channels<V: Lanes>(
             *v = cols[s][r];
         }
         for (s, v) in bt6(row).into_iter().enumerate() {
-            let out = &mut dst[(r * ALPHA + s) * c + c0..];
+            let out = &mut dst[(r * ALPHA + s) * dst_stride + dst_c0 + c0..];
             if n == V::N {
                 v.store(out);
             } else {

@@ -103,9 +103,17 @@ impl Avx2Transforms {
 }
 
 impl Transforms for Avx2Transforms {
-    fn input(self, input: &[f32], window: &TileWindow, c: usize, v: &mut [f32]) {
+    fn input(
+        self,
+        input: &[f32],
+        window: &TileWindow,
+        c: usize,
+        v: &mut [f32],
+        v_stride: usize,
+        v_c0: usize,
+    ) {
         // SAFETY: an `Avx2Transforms` exists only after AVX2 and FMA were detected.
-        unsafe { input_avx2(input, window, c, v) }
+        unsafe { input_avx2(input, window, c, v, v_stride, v_c0) }
     }
 
     fn output(
@@ -127,8 +135,15 @@ impl Transforms for Avx2Transforms {
 /// # Safety
 /// The CPU must support AVX2 and FMA.
 #[target_feature(enable = "avx2,fma")]
-unsafe fn input_avx2(input: &[f32], window: &TileWindow, c: usize, v: &mut [f32]) {
-    input_tile::<Avx2>(input, window, c, v)
+unsafe fn input_avx2(
+    input: &[f32],
+    window: &TileWindow,
+    c: usize,
+    v: &mut [f32],
+    v_stride: usize,
+    v_c0: usize,
+) {
+    input_tile::<Avx2>(input, window, c, v, v_stride, v_c0)
 }
 
 /// # Safety
