@@ -27,7 +27,7 @@ fn load_weights(path: Option<&Path>) -> Result<Weights> {
 }
 
 fn load_model(path: Option<&Path>, threads: Option<usize>) -> Result<Model> {
-    let model = Model::from_weights(&load_weights(path)?)?;
+    let model = Model::from_owned_weights(load_weights(path)?)?;
     match threads {
         Some(t) => model.with_threads(t),
         None => Ok(model),
@@ -184,8 +184,8 @@ pub fn bench(weights: Option<&Path>, cfg: &Config, size_given: bool, o: &BenchOp
     } else {
         (w.config.input_height, w.config.input_width)
     };
-    let model = Model::from_weights(&w)?;
-    drop(w); // the model holds its own folded, packed copy
+    // The model takes the tensors one layer at a time: never the file and the model in full.
+    let model = Model::from_owned_weights(w)?;
     let model = match o.threads {
         Some(t) => model.with_threads(t)?,
         None => model,

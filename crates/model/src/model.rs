@@ -48,24 +48,58 @@ pub struct Model {
     workspaces: Mutex<Vec<Workspace>>,
 }
 
+/// What a model keeps of its weights file besides the prepared network.
+struct Meta {
+    config: Config,
+    preprocessing: Preprocessing,
+    class_names: Vec<String>,
+    class_colors: Vec<[u8; 3]>,
+    source: String,
+}
+
+impl Meta {
+    fn of(w: &Weights) -> Meta {
+        Meta {
+            config: w.config,
+            preprocessing: w.preprocessing,
+            class_names: w.class_names.clone(),
+            class_colors: w.class_colors.clone(),
+            source: w.source.clone(),
+        }
+    }
+
+    fn with(self, net: Network) -> Model {
+        Model {
+            config: self.config,
+            preprocessing: self.preprocessing,
+            class_names: self.class_names,
+            class_colors: self.class_colors,
+            source: self.source,
+            net,
+            pool: None,
+            workspaces: Mutex::new(Vec::new()),
+        }
+    }
+}
+
 impl Model {
     /// Loads a safetensors weights file (see [`crate::weights`] for the format).
     pub fn load(path: impl AsRef<Path>) -> Result<Model> {
-        Self::from_weights(&Weights::load(path)?)
+        Self::from_owned_weights(Weights::load(path)?)
     }
 
-    /// Prepares a model from validated weights (their metadata gives the config).
+    /// Prepares a model from validated weights (their metadata gives the config), copying
+    /// the tensors it needs: `weights` stay usable.
     pub fn from_weights(weights: &Weights) -> Result<Model> {
-        Ok(Model {
-            config: weights.config,
-            preprocessing: weights.preprocessing,
-            class_names: weights.class_names.clone(),
-            class_colors: weights.class_colors.clone(),
-            source: weights.source.clone(),
-            net: Network::prepare(weights)?,
-            pool: None,
-            workspaces: Mutex::new(Vec::new()),
-        })
+        Ok(Meta::of(weights).with(Network::prepare(weights)?))
+    }
+
+    /// [`from_weights`](Self::from_weights) that consumes the weights and frees each tensor as
+    /// soon as its layer is prepared, so loading never holds the file's tensors and the
+    /// prepared model in full at once (the lower memory peak; what [`Model::load`] does).
+    pub fn from_owned_weights(weights: Weights) -> Result<Model> {
+        let meta = Meta::of(&weights);
+        Ok(meta.with(Network::prepare_owned(weights)?))
     }
 
     /// Prepares a model, checking that `weights` fit `config` (input size aside).

@@ -14,7 +14,7 @@
 use crate::arch::{Architecture, DECODER_FILTERS, ENCODER_BLOCKS};
 use crate::config::DecoderActivation;
 use crate::error::Result;
-use crate::weights::Weights;
+use crate::weights::{Tensor, Weights};
 use mobilenet_unet_kernels::batchnorm::{fold_into_conv_hwio, fold_into_depthwise_hwc, BatchNorm};
 use mobilenet_unet_kernels::conv::{conv2d_nhwc, conv2d_upsample_concat, ConvWeights};
 use mobilenet_unet_kernels::winograd::UpsampleConcat;
@@ -120,11 +120,23 @@ pub(crate) struct Network {
 }
 
 impl Network {
-    /// Folds and packs `weights` (which were validated against their own config).
+    /// Folds and packs `weights` (which were validated against their own config), copying
+    /// each tensor it reads.
     pub fn prepare(weights: &Weights) -> Result<Network> {
-        let cfg = &weights.config;
+        Self::prepare_from(&mut Tensors::Borrowed(weights))
+    }
+
+    /// [`prepare`](Self::prepare) that consumes the weights, freeing every tensor as soon as
+    /// its layer is prepared: the load-time memory peak is then about the prepared model, not
+    /// the file plus the prepared model.
+    pub fn prepare_owned(weights: Weights) -> Result<Network> {
+        Self::prepare_from(&mut Tensors::Owned(weights))
+    }
+
+    fn prepare_from(weights: &mut Tensors) -> Result<Network> {
+        let cfg = &weights.weights().config.clone();
         let arch = Architecture::new(cfg)?;
-        let eps = weights.bn_epsilon;
+        let eps = weights.weights().bn_epsilon;
         let conv1 = dense(
             weights,
             "conv1",
@@ -185,9 +197,42 @@ impl Network {
     }
 }
 
+/// Where preparation reads the tensors: borrowed weights are copied from, owned weights are
+/// taken from (and each tensor freed once its layer is prepared).
+enum Tensors<'a> {
+    Borrowed(&'a Weights),
+    Owned(Weights),
+}
+
+impl Tensors<'_> {
+    fn weights(&self) -> &Weights {
+        match self {
+            Tensors::Borrowed(w) => w,
+            Tensors::Owned(w) => w,
+        }
+    }
+
+    /// The tensor `name` (an error naming it if missing).
+    fn take(&mut self, name: &str) -> Result<Tensor> {
+        match self {
+            Tensors::Borrowed(w) => Ok(w.tensor(name)?.clone()),
+            Tensors::Owned(w) => w.take_tensor(name),
+        }
+    }
+
+    /// The tensor `name`, if the file has it.
+    fn take_optional(&mut self, name: &str) -> Option<Tensor> {
+        self.weights()
+            .tensors()
+            .contains_key(name)
+            .then(|| self.take(name).ok())
+            .flatten()
+    }
+}
+
 /// Reads a BatchNormalization layer's four tensors.
-fn batchnorm(weights: &Weights, name: &str, eps: f32) -> Result<BatchNorm> {
-    let t = |w: &str| -> Result<Vec<f32>> { Ok(weights.tensor(&format!("{name}/{w}"))?.data.clone()) };
+fn batchnorm(weights: &mut Tensors, name: &str, eps: f32) -> Result<BatchNorm> {
+    let mut t = |w: &str| -> Result<Vec<f32>> { Ok(weights.take(&format!("{name}/{w}"))?.data) };
     Ok(BatchNorm::new(
         t("gamma")?,
         t("beta")?,
@@ -201,7 +246,7 @@ fn batchnorm(weights: &Weights, name: &str, eps: f32) -> Result<BatchNorm> {
 /// stride 1), with BN folded in (`fold_bn`) or applied after the activation (`post_bn`).
 #[allow(clippy::too_many_arguments)]
 fn dense(
-    weights: &Weights,
+    weights: &mut Tensors,
     name: &str,
     fold_bn: Option<&str>,
     k: usize,
@@ -210,11 +255,11 @@ fn dense(
     post_bn: Option<&str>,
     eps: f32,
 ) -> Result<ConvLayer> {
-    let kernel = weights.tensor(&format!("{name}/kernel"))?;
+    let kernel = weights.take(&format!("{name}/kernel"))?;
     let (in_c, out_c) = (kernel.shape[2], kernel.shape[3]);
-    let mut w = kernel.data.clone();
-    let mut bias = match weights.tensors().get(&format!("{name}/bias")) {
-        Some(b) => b.data.clone(),
+    let mut w = kernel.data;
+    let mut bias = match weights.take_optional(&format!("{name}/bias")) {
+        Some(b) => b.data,
         None => vec![0.0; out_c],
     };
     if let Some(bn) = fold_bn {
@@ -238,12 +283,12 @@ fn dense(
 }
 
 /// Depthwise 3x3 block `id` with its BN folded, ReLU6.
-fn depthwise(weights: &Weights, id: usize, stride: usize, eps: f32) -> Result<ConvLayer> {
+fn depthwise(weights: &mut Tensors, id: usize, stride: usize, eps: f32) -> Result<ConvLayer> {
     let name = format!("conv_dw_{id}");
-    let kernel = weights.tensor(&format!("{name}/kernel"))?;
+    let kernel = weights.take(&format!("{name}/kernel"))?;
     let c = kernel.shape[2];
     // Keras's [3, 3, C, 1] is [3, 3, C] in memory: the trailing 1 needs no reshuffle.
-    let mut w = kernel.data.clone();
+    let mut w = kernel.data;
     let mut bias = vec![0.0; c];
     fold_into_depthwise_hwc(
         &mut w,

@@ -216,6 +216,15 @@ impl Weights {
         &self.tensors
     }
 
+    /// Removes and returns tensor `name` (an error naming it if missing): lets preparation
+    /// free each tensor as soon as it is used.
+    pub(crate) fn take_tensor(&mut self, name: &str) -> Result<Tensor> {
+        self.tensors.remove(name).ok_or_else(|| Error::Weights {
+            source_name: self.source.clone(),
+            problems: vec![format!("{name}: missing")],
+        })
+    }
+
     /// Bytes of f32 weight data held.
     pub fn size_bytes(&self) -> usize {
         self.tensors.values().map(|t| t.data.len() * 4).sum()
