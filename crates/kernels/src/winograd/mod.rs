@@ -78,6 +78,8 @@ const OP: &str = "winograd";
 
 /// Scratch budget for one block's V and M, in floats (8 MiB): bounds the tiles per block.
 const SCRATCH_FLOATS: usize = 2 << 20;
+/// Largest Winograd weights (floats, 8 MiB) for which [`Schedule::PerThread`] is chosen.
+const PER_THREAD_MAX_WEIGHTS: usize = 2 << 20;
 /// Most tiles in one output piece (one work item of the output transform).
 const PIECE_TILES: usize = 8;
 /// Smallest block, in floats of V and M (2 MiB): below this, per-block overheads show.
@@ -455,7 +457,32 @@ fn run(
     if g.tiles() == 0 {
         return Ok(());
     }
-    let blocks = split_blocks(&g, output, out_pixel_stride, tiles_per_block(&g));
+    run_scheduled(
+        tier,
+        &g,
+        source,
+        weights,
+        output,
+        out_pixel_stride,
+        epilogue,
+        schedule(&g, rayon::current_num_threads()),
+    )
+}
+
+/// The blocks of a checked call, as `schedule` says.
+#[allow(clippy::too_many_arguments)]
+fn run_scheduled(
+    tier: Tier,
+    g: &Geometry,
+    source: Source,
+    weights: &WinogradWeights,
+    output: &mut [f32],
+    out_pixel_stride: usize,
+    epilogue: &Epilogue,
+    schedule: Schedule,
+) -> Result<()> {
+    let g = *g;
+    let blocks = split_blocks(&g, output, out_pixel_stride, schedule.tiles_per_block());
     let job = Job {
         g: &g,
         parts: source.parts(g.in_c),
@@ -463,12 +490,50 @@ fn run(
         stride: out_pixel_stride,
         epilogue,
     };
-    // Blocks run one after the other, each with every thread (see the module docs).
-    blocks.into_iter().try_for_each(|mut block| match tier {
+    let run = |block: &mut Block, parallel: bool| match tier {
         #[cfg(target_arch = "x86_64")]
-        Tier::Avx2 => job.run_block(Tier::Avx2, &mut block, x86_64::Avx2Transforms::detect()?),
-        _ => job.run_block(Tier::Portable, &mut block, PortableTransforms),
-    })
+        Tier::Avx2 => job.run_block(Tier::Avx2, block, x86_64::Avx2Transforms::detect()?, parallel),
+        _ => job.run_block(Tier::Portable, block, PortableTransforms, parallel),
+    };
+    match schedule {
+        Schedule::Phases(_) => blocks.into_iter().try_for_each(|mut b| run(&mut b, true)),
+        Schedule::PerThread(_) => blocks.into_par_iter().try_for_each(|mut b| run(&mut b, false)),
+    }
+}
+
+/// How the blocks share the threads (either way every tile is computed the same way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Schedule {
+    /// Blocks one after the other, each in three parallel phases: for layers with few tiles
+    /// and large weights, where each thread should read only its share of the 36 `U_ξ`.
+    Phases(usize),
+    /// Small blocks, one per thread at a time, all three phases on that thread: for layers
+    /// with many tiles, where a block's V and M then stay in its core's cache and the threads
+    /// never wait for each other inside a block.
+    PerThread(usize),
+}
+
+impl Schedule {
+    fn tiles_per_block(self) -> usize {
+        match self {
+            Schedule::Phases(t) | Schedule::PerThread(t) => t,
+        }
+    }
+}
+
+/// [`Schedule::PerThread`] when there are at least 4 small blocks per thread and the 36 `U_ξ`
+/// stay in L3 while every block re-reads them (at most [`PER_THREAD_MAX_WEIGHTS`] floats),
+/// else [`Schedule::Phases`]. Measured on the seed's decoder: dec3 and dec4 run faster per
+/// thread (at 1 thread too: their small blocks stay in L2), dec1 and dec2 (28-36 MiB of
+/// weights) faster in phases.
+fn schedule(g: &Geometry, threads: usize) -> Schedule {
+    let small = (MIN_BLOCK_FLOATS / (FREQUENCIES * (g.in_c + g.out_c)) / MR * MR).max(MR);
+    let weights = FREQUENCIES * g.in_c * g.out_c;
+    if weights <= PER_THREAD_MAX_WEIGHTS && g.tiles() >= 4 * threads.max(1) * small {
+        Schedule::PerThread(small)
+    } else {
+        Schedule::Phases(tiles_per_block(g))
+    }
 }
 
 /// Tiles per block: about as many as make V and M as large as the weights (`Cin·Cout /
@@ -635,7 +700,13 @@ impl Job<'_> {
     ///    `[ξ][tile][out_c]` (`V_ξ`'s rows are `36·in_c` apart), so every `U_ξ` is read once
     ///    per block, by one thread;
     /// 3. output transform and epilogue, one tile row piece per item.
-    fn run_block(&self, gemm_tier: Tier, block: &mut Block, t: impl Transforms) -> Result<()> {
+    fn run_block(
+        &self,
+        gemm_tier: Tier,
+        block: &mut Block,
+        t: impl Transforms,
+        parallel: bool,
+    ) -> Result<()> {
         let (g, tiles) = (self.g, block.tiles);
         let (vlen, mlen) = (tiles * FREQUENCIES * g.in_c, tiles * FREQUENCIES * g.out_c);
         SCRATCH.with(|cell| {
@@ -658,23 +729,37 @@ impl Job<'_> {
                 .iter()
                 .flat_map(|p| (p.tx0..p.tx1).map(move |tx| (p.image, p.ty, tx)))
                 .collect();
-            v.par_chunks_mut(FREQUENCIES * g.in_c)
-                .zip(tiles_at.par_iter())
-                .with_min_len(4)
-                .for_each(|(dst, &(n, ty, tx))| {
-                    for &(data, c, up, c0) in &self.parts {
-                        t.input(data, &g.window(n, ty, tx, up, c), c, dst, g.in_c, c0);
-                    }
-                });
+            let input_tile = |(dst, &(n, ty, tx)): (&mut [f32], &(usize, usize, usize))| {
+                for &(data, c, up, c0) in &self.parts {
+                    t.input(data, &g.window(n, ty, tx, up, c), c, dst, g.in_c, c0);
+                }
+            };
+            let per_tile = FREQUENCIES * g.in_c;
+            if parallel {
+                v.par_chunks_mut(per_tile)
+                    .zip(tiles_at.par_iter())
+                    .with_min_len(4)
+                    .for_each(input_tile);
+            } else {
+                v.chunks_mut(per_tile).zip(tiles_at.iter()).for_each(input_tile);
+            }
 
             let v = &*v;
-            m.par_chunks_mut(tiles * g.out_c)
-                .zip(self.weights.u.par_iter())
-                .enumerate()
-                .try_for_each(|(xi, (mx, u))| {
-                    let a = MatrixA::new(&v[xi * g.in_c..], tiles, g.in_c, FREQUENCIES * g.in_c)?;
-                    gemm::gemm_serial_with_tier(gemm_tier, &a, u, mx, g.out_c, &Epilogue::IDENTITY)
-                })?;
+            let product = |(xi, (mx, u)): (usize, (&mut [f32], &PackedB))| {
+                let a = MatrixA::new(&v[xi * g.in_c..], tiles, g.in_c, FREQUENCIES * g.in_c)?;
+                gemm::gemm_serial_with_tier(gemm_tier, &a, u, mx, g.out_c, &Epilogue::IDENTITY)
+            };
+            if parallel {
+                m.par_chunks_mut(tiles * g.out_c)
+                    .zip(self.weights.u.par_iter())
+                    .enumerate()
+                    .try_for_each(product)?;
+            } else {
+                m.chunks_mut(tiles * g.out_c)
+                    .zip(self.weights.u.iter())
+                    .enumerate()
+                    .try_for_each(product)?;
+            }
 
             let m = &*m;
             let mut first = 0;
@@ -687,11 +772,16 @@ impl Job<'_> {
                     s
                 })
                 .collect();
-            block
-                .pieces
-                .par_iter_mut()
-                .zip(starts.par_iter())
-                .for_each(|(p, &t0)| self.output_piece(t, m, tiles, p, t0));
+            let output = |(p, &t0): (&mut RowPiece, &usize)| self.output_piece(t, m, tiles, p, t0);
+            if parallel {
+                block
+                    .pieces
+                    .par_iter_mut()
+                    .zip(starts.par_iter())
+                    .for_each(output);
+            } else {
+                block.pieces.iter_mut().zip(starts.iter()).for_each(output);
+            }
             Ok(())
         })
     }
@@ -749,6 +839,59 @@ mod tests {
         assert_eq!(tiles_per_block(&geometry(112, 112, 128, 64)), 72);
         // A layer too wide for even MR tiles still makes progress.
         assert_eq!(tiles_per_block(&geometry(8, 8, 40_000, 40_000)), MR);
+    }
+
+    #[test]
+    fn every_schedule_and_block_size_gives_the_same_bits() {
+        let p = Conv2dParams::dense(2, 9, 11, 13, 21, 3, 1, 1);
+        let x: Vec<f32> = (0..p.input_len())
+            .map(|i| ((i * 7919 % 997) as f32 - 498.0) / 250.0)
+            .collect();
+        let w: Vec<f32> = (0..p.weight_len())
+            .map(|i| ((i * 104_729 % 991) as f32 - 495.0) / 500.0)
+            .collect();
+        let weights = WinogradWeights::prepare(p.in_c, p.out_c, &w).unwrap();
+        let bias: Vec<f32> = (0..p.out_c).map(|c| c as f32 / 10.0).collect();
+        let e = Epilogue::bias_act(&bias, crate::Activation::Relu6);
+        let g = validate(&p, None, &vec![0.0; p.output_len()], p.out_c, &e).unwrap();
+        let tier = Tier::best();
+        let run = |schedule: Schedule, threads: usize| {
+            let mut out = vec![f32::NAN; p.output_len()];
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                run_scheduled(
+                    tier,
+                    &g,
+                    Source::Nhwc(&x),
+                    &weights,
+                    &mut out,
+                    p.out_c,
+                    &e,
+                    schedule,
+                )
+            })
+            .unwrap();
+            out
+        };
+        let want = run(Schedule::Phases(g.tiles()), 1);
+        assert!(want.iter().all(|v| v.is_finite()));
+        for schedule in [
+            Schedule::Phases(6),
+            Schedule::Phases(12),
+            Schedule::PerThread(6),
+            Schedule::PerThread(18),
+        ] {
+            for threads in [1, 2, 3] {
+                let got = run(schedule, threads);
+                assert!(
+                    want.iter().zip(&got).all(|(a, b)| a.to_bits() == b.to_bits()),
+                    "{schedule:?} on {threads} threads"
+                );
+            }
+        }
     }
 
     #[test]
