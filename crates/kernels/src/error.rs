@@ -38,7 +38,7 @@ pub enum KernelError {
         reason: &'static str,
     },
     /// `MOBILENET_UNET_TIER` holds a value that names no tier.
-    #[error("MOBILENET_UNET_TIER={0:?} names no tier (expected reference, portable or avx2)")]
+    #[error("MOBILENET_UNET_TIER={0:?} names no tier (expected reference, portable, avx2 or avx512)")]
     UnknownTier(String),
 }
 

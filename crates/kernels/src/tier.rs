@@ -1,13 +1,17 @@
 //! Which implementation tier runs: picked once per process, overridable for tests.
 //!
-//! Every operation has three tiers with the same signature:
+//! Every operation can run at four tiers, through one entry point per operation:
 //!
 //! - [`Tier::Reference`]: naive loops, the oracle the others are tested against;
 //! - [`Tier::Portable`]: the blocked/cache-aware algorithm in plain Rust (auto-vectorised);
-//! - [`Tier::Avx2`]: the same algorithm with hand-written AVX2+FMA intrinsics.
+//! - [`Tier::Avx2`]: the same algorithm with hand-written AVX2+FMA intrinsics;
+//! - [`Tier::Avx512`]: AVX-512F kernels where they pay (the GEMM micro-kernel, Winograd's
+//!   transforms), the AVX2 kernels elsewhere. On Zen 4 a 512-bit instruction runs as two
+//!   256-bit halves, so AVX-512 gives no more FLOPs per cycle than AVX2; it gives twice the
+//!   work per instruction (relief for the front end and the load ports) and 32 registers.
 //!
 //! [`Tier::active`] detects the CPU once and caches the answer in a `OnceLock`. The
-//! environment variable `MOBILENET_UNET_TIER` (`reference`, `portable`, `avx2`) forces a tier;
+//! environment variable `MOBILENET_UNET_TIER` (`reference`, `portable`, `avx2`, `avx512`) forces a tier;
 //! forcing one the CPU lacks is an error, never a silent fallback (the idea of
 //! matrixmultiply's `MMTEST_ENSUREFEATURE`). Tests and benches call the `*_with_tier`
 //! variant of a kernel to pin a tier explicitly.
@@ -25,6 +29,9 @@ pub enum Tier {
     Portable,
     /// AVX2 + FMA intrinsics (x86_64 only, detected at run time).
     Avx2,
+    /// AVX-512F intrinsics where they pay, AVX2 + FMA elsewhere (x86_64 only, detected at
+    /// run time).
+    Avx512,
 }
 
 /// The environment variable that forces a tier.
@@ -32,7 +39,7 @@ pub const TIER_ENV: &str = "MOBILENET_UNET_TIER";
 
 impl Tier {
     /// Every tier, slowest first.
-    pub const ALL: [Tier; 3] = [Tier::Reference, Tier::Portable, Tier::Avx2];
+    pub const ALL: [Tier; 4] = [Tier::Reference, Tier::Portable, Tier::Avx2, Tier::Avx512];
 
     /// The lower-case name used in `MOBILENET_UNET_TIER` and in benchmark ids.
     pub fn name(self) -> &'static str {
@@ -40,6 +47,7 @@ impl Tier {
             Tier::Reference => "reference",
             Tier::Portable => "portable",
             Tier::Avx2 => "avx2",
+            Tier::Avx512 => "avx512",
         }
     }
 
@@ -49,6 +57,7 @@ impl Tier {
             "reference" => Ok(Tier::Reference),
             "portable" => Ok(Tier::Portable),
             "avx2" => Ok(Tier::Avx2),
+            "avx512" => Ok(Tier::Avx512),
             _ => Err(KernelError::UnknownTier(name.to_string())),
         }
     }
@@ -58,6 +67,7 @@ impl Tier {
         match self {
             Tier::Reference | Tier::Portable => true,
             Tier::Avx2 => avx2_fma_detected(),
+            Tier::Avx512 => avx2_fma_detected() && avx512f_detected(),
         }
     }
 
@@ -68,7 +78,12 @@ impl Tier {
         } else {
             Err(KernelError::TierUnavailable {
                 tier: self,
-                reason: "the CPU lacks AVX2 and FMA, or this is not an x86_64 build",
+                reason: match self {
+                    Tier::Avx512 => {
+                        "the CPU lacks AVX-512F (or AVX2 and FMA), or this is not an x86_64 build"
+                    }
+                    _ => "the CPU lacks AVX2 and FMA, or this is not an x86_64 build",
+                },
             })
         }
     }
@@ -80,7 +95,9 @@ impl Tier {
 
     /// The fastest tier this CPU has.
     pub fn best() -> Tier {
-        if Tier::Avx2.is_available() {
+        if Tier::Avx512.is_available() {
+            Tier::Avx512
+        } else if Tier::Avx2.is_available() {
             Tier::Avx2
         } else {
             Tier::Portable
@@ -114,6 +131,17 @@ fn avx2_fma_detected() -> bool {
 
 #[cfg(not(target_arch = "x86_64"))]
 fn avx2_fma_detected() -> bool {
+    false
+}
+
+#[cfg(target_arch = "x86_64")]
+fn avx512f_detected() -> bool {
+    static DETECTED: OnceLock<bool> = OnceLock::new();
+    *DETECTED.get_or_init(|| is_x86_feature_detected!("avx512f"))
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn avx512f_detected() -> bool {
     false
 }
 

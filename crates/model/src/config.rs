@@ -132,7 +132,7 @@ pub fn check_input_size(height: usize, width: usize) -> Result<()> {
     if height == 0 || width == 0 {
         return reject("height and width must be positive".into());
     }
-    if height % 16 != 0 || width % 16 != 0 {
+    if !height.is_multiple_of(16) || !width.is_multiple_of(16) {
         return reject(format!(
             "height and width must be multiples of 16 (the encoder downsamples 4 times and the \
              decoder's skip connections must line up); nearest valid: {}x{}",

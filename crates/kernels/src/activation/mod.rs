@@ -31,7 +31,7 @@ pub fn kernel_name(tier: Tier) -> &'static str {
     match tier {
         Tier::Reference => "f32_clamp_scalar_reference",
         Tier::Portable => "f32_clamp_autovec_portable",
-        Tier::Avx2 => "f32_clamp_32x_avx2",
+        Tier::Avx2 | Tier::Avx512 => "f32_clamp_32x_avx2",
     }
 }
 
@@ -46,7 +46,7 @@ pub fn activation_inplace_with_tier(tier: Tier, act: Activation, x: &mut [f32]) 
         Tier::Portable => x
             .par_chunks_mut(PAR_CHUNK)
             .for_each(|c| portable::activation_inplace(act, c)),
-        Tier::Avx2 => run_avx2(act, x)?,
+        Tier::Avx2 | Tier::Avx512 => run_avx2(act, x)?,
     }
     Ok(())
 }

@@ -124,7 +124,7 @@ pub fn kernel_name(tier: Tier) -> &'static str {
     match tier {
         Tier::Reference => "f32_batchnorm_formula_reference",
         Tier::Portable => "f32_scaleshift_portable",
-        Tier::Avx2 => "f32_scaleshift_8c_avx2",
+        Tier::Avx2 | Tier::Avx512 => "f32_scaleshift_8c_avx2",
     }
 }
 
@@ -163,7 +163,7 @@ pub fn scale_shift_nhwc_with_tier(
     match tier {
         Tier::Reference => reference::scale_shift_nhwc(scale, shift, input, output),
         Tier::Portable => portable::scale_shift_par(scale, shift, input, output, chunk),
-        Tier::Avx2 => run_avx2(scale, shift, Some(input), output, chunk)?,
+        Tier::Avx2 | Tier::Avx512 => run_avx2(scale, shift, Some(input), output, chunk)?,
     }
     Ok(())
 }
@@ -181,7 +181,7 @@ pub fn scale_shift_nhwc_inplace_with_tier(
     match tier {
         Tier::Reference => reference::scale_shift_nhwc_inplace(scale, shift, x),
         Tier::Portable => portable::scale_shift_inplace_par(scale, shift, x, chunk),
-        Tier::Avx2 => run_avx2(scale, shift, None, x, chunk)?,
+        Tier::Avx2 | Tier::Avx512 => run_avx2(scale, shift, None, x, chunk)?,
     }
     Ok(())
 }

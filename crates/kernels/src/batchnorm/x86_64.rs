@@ -32,7 +32,7 @@ pub const CHANNEL_TILE: usize = 8;
 /// `scale.len() == shift.len() >= 1` (checked by the dispatcher, re-asserted here cheaply).
 pub fn f32_scaleshift_8c_avx2(_isa: Avx2, scale: &[f32], shift: &[f32], src: &[f32], dst: &mut [f32]) {
     let c = scale.len();
-    assert!(c > 0 && shift.len() == c && src.len() == dst.len() && src.len() % c == 0);
+    assert!(c > 0 && shift.len() == c && src.len() == dst.len() && src.len().is_multiple_of(c));
     // SAFETY: `_isa` proves AVX2+FMA; the assert gives the pointer ranges the kernel reads
     // (`src`, `scale`, `shift`) and writes (`dst`, disjoint from `src` by borrow rules).
     unsafe {
@@ -50,7 +50,7 @@ pub fn f32_scaleshift_8c_avx2(_isa: Avx2, scale: &[f32], shift: &[f32], src: &[f
 /// Safe entry: in-place `x = x · scale + shift`.
 pub fn f32_scaleshift_8c_inplace_avx2(_isa: Avx2, scale: &[f32], shift: &[f32], x: &mut [f32]) {
     let c = scale.len();
-    assert!(c > 0 && shift.len() == c && x.len() % c == 0);
+    assert!(c > 0 && shift.len() == c && x.len().is_multiple_of(c));
     let p = x.as_mut_ptr();
     // SAFETY: as above with `src == dst`: the kernel reads each element before writing it
     // and touches nothing outside `x`.

@@ -32,7 +32,7 @@ pub const PAR_CHUNK: usize = 32 * 1024;
 pub fn kernel_name(tier: Tier) -> &'static str {
     match tier {
         Tier::Reference => "f32_concat_reference",
-        Tier::Portable | Tier::Avx2 => "f32_concat_pixelcopy_portable",
+        Tier::Portable | Tier::Avx2 | Tier::Avx512 => "f32_concat_pixelcopy_portable",
     }
 }
 
@@ -80,7 +80,7 @@ pub fn concat_channels_nhwc_with_tier(
     match tier {
         Tier::Reference => reference::concat_channels_nhwc(inputs, channels, pixels, output),
         // Avx2: deliberately the portable memcpy, see the module docs.
-        Tier::Portable | Tier::Avx2 => {
+        Tier::Portable | Tier::Avx2 | Tier::Avx512 => {
             let per_task = pixels_per_task(total);
             output
                 .par_chunks_mut(per_task * total)
@@ -139,7 +139,7 @@ pub fn copy_channels_into_with_tier(
     match tier {
         Tier::Reference => reference::copy_channels_into(src, c, dst, dst_pixel_stride, dst_c_offset),
         // Avx2: deliberately the portable memcpy, see the module docs.
-        Tier::Portable | Tier::Avx2 => {
+        Tier::Portable | Tier::Avx2 | Tier::Avx512 => {
             let per_task = pixels_per_task(dst_pixel_stride);
             dst.par_chunks_mut(per_task * dst_pixel_stride)
                 .zip(src.par_chunks(per_task * c))

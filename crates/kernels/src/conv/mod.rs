@@ -268,7 +268,7 @@ pub fn conv2d_nhwc_with_tier(
                 let count = small_n::PIXELS_PER_ITEM.min(m - p0);
                 match tier {
                     #[cfg(target_arch = "x86_64")]
-                    Tier::Avx2 => x86_64::run_pixels(&s, p0, count, chunk, out_pixel_stride),
+                    Tier::Avx2 | Tier::Avx512 => x86_64::run_pixels(&s, p0, count, chunk, out_pixel_stride),
                     _ => small_n::run_pixels(small_n::PortableDot, &s, p0, count, chunk, out_pixel_stride),
                 }
             };

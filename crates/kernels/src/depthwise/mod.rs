@@ -140,7 +140,7 @@ pub fn depthwise_conv2d_nhwc_with_tier(
             });
             Ok(())
         }
-        Tier::Avx2 => run_avx2(&geom, input, weights, output, epilogue),
+        Tier::Avx2 | Tier::Avx512 => run_avx2(&geom, input, weights, output, epilogue),
     }
 }
 
@@ -189,10 +189,10 @@ pub fn kernel_name(tier: Tier, params: &Conv2dParams) -> &'static str {
         (Tier::Reference, _, _) => "f32_dwconv_reference",
         (Tier::Portable, true, 1) => "f32_dwconv_3x3s1_8c_portable",
         (Tier::Portable, true, 2) => "f32_dwconv_3x3s2_8c_portable",
-        (Tier::Avx2, true, 1) => "f32_dwconv_3x3s1_8c_fma",
-        (Tier::Avx2, true, 2) => "f32_dwconv_3x3s2_8c_fma",
+        (Tier::Avx2 | Tier::Avx512, true, 1) => "f32_dwconv_3x3s1_8c_fma",
+        (Tier::Avx2 | Tier::Avx512, true, 2) => "f32_dwconv_3x3s2_8c_fma",
         (Tier::Portable, _, _) => "f32_dwconv_generic_portable",
-        (Tier::Avx2, _, _) => "f32_dwconv_generic_avx2",
+        (Tier::Avx2 | Tier::Avx512, _, _) => "f32_dwconv_generic_avx2",
     }
 }
 

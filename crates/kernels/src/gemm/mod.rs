@@ -31,7 +31,8 @@
 //! 1. [`reference::gemm_reference`]: the naive triple loop, the oracle.
 //! 2. [`reference::gemm_loop_reordered`]: the same sum in i-k-j order (unit-stride inner loop).
 //! 3. `frame.rs` + `portable.rs`: cache blocking, packing and a 6x16 register tile in plain Rust.
-//! 4. `x86_64.rs`: the same tile with AVX2+FMA intrinsics ([`x86_64::KERNEL_NAME`]).
+//! 4. `x86_64.rs`: the same tile with AVX2+FMA intrinsics ([`x86_64::KERNEL_NAME`]), and with
+//!    one zmm per row under AVX-512F ([`x86_64::KERNEL_NAME_AVX512`]).
 //! 5. Threads: row blocks over rayon ([`gemm_with_tier`]).
 //!
 //! # Scratch memory
@@ -75,8 +76,10 @@ pub fn kernel_name(tier: Tier) -> &'static str {
         Tier::Portable => portable::KERNEL_NAME,
         #[cfg(target_arch = "x86_64")]
         Tier::Avx2 => x86_64::KERNEL_NAME,
+        #[cfg(target_arch = "x86_64")]
+        Tier::Avx512 => x86_64::KERNEL_NAME_AVX512,
         #[cfg(not(target_arch = "x86_64"))]
-        Tier::Avx2 => "unavailable",
+        Tier::Avx2 | Tier::Avx512 => "unavailable",
     }
 }
 
@@ -136,8 +139,19 @@ pub fn gemm_with_tier(
             frame::gemm_parallel(a, b, c, ldc, epilogue, |args| x86_64::run_item(kernel, args));
             Ok(())
         }
+        #[cfg(target_arch = "x86_64")]
+        Tier::Avx512 => {
+            let kernel = x86_64::Avx512x6x16::detect().ok_or(KernelError::TierUnavailable {
+                tier: Tier::Avx512,
+                reason: "the CPU lacks AVX-512F",
+            })?;
+            frame::gemm_parallel(a, b, c, ldc, epilogue, |args| {
+                x86_64::run_item_avx512(kernel, args)
+            });
+            Ok(())
+        }
         #[cfg(not(target_arch = "x86_64"))]
-        Tier::Avx2 => Tier::Avx2.ensure_available().map(|_| ()),
+        Tier::Avx2 | Tier::Avx512 => tier.ensure_available().map(|_| ()),
     }
 }
 
@@ -169,6 +183,16 @@ pub(crate) fn gemm_serial_with_tier(
                 reason: "the CPU lacks AVX2 and FMA",
             })?;
             frame::gemm_serial(a, b, c, ldc, epilogue, |args| x86_64::run_item(kernel, args));
+        }
+        #[cfg(target_arch = "x86_64")]
+        Tier::Avx512 => {
+            let kernel = x86_64::Avx512x6x16::detect().ok_or(KernelError::TierUnavailable {
+                tier: Tier::Avx512,
+                reason: "the CPU lacks AVX-512F",
+            })?;
+            frame::gemm_serial(a, b, c, ldc, epilogue, |args| {
+                x86_64::run_item_avx512(kernel, args)
+            });
         }
         _ => frame::gemm_serial(a, b, c, ldc, epilogue, portable::run_item),
     }

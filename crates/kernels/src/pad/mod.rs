@@ -80,7 +80,7 @@ impl PadShape {
 pub fn kernel_name(tier: Tier) -> &'static str {
     match tier {
         Tier::Reference => "f32_zero_pad_reference",
-        Tier::Portable | Tier::Avx2 => "f32_zero_pad_rowcopy_portable",
+        Tier::Portable | Tier::Avx2 | Tier::Avx512 => "f32_zero_pad_rowcopy_portable",
     }
 }
 
@@ -120,7 +120,7 @@ pub fn zero_pad_nhwc_with_tier(
     match tier {
         Tier::Reference => reference::zero_pad_nhwc(&s, input, output),
         // Avx2: deliberately the portable memcpy/memset rows, see the module docs.
-        Tier::Portable | Tier::Avx2 => {
+        Tier::Portable | Tier::Avx2 | Tier::Avx512 => {
             let row = s.out_w() * c;
             output
                 .par_chunks_mut(row)

@@ -45,8 +45,8 @@ pub fn kernel_name(tier: Tier, c: usize) -> &'static str {
         Tier::Reference => "f32_softmax_libm_reference",
         Tier::Portable if c < SMALL_C => "f32_softmax_8rows_polyexp_portable",
         Tier::Portable => "f32_softmax_row_polyexp_portable",
-        Tier::Avx2 if c < SMALL_C => "f32_softmax_8rows_avx2",
-        Tier::Avx2 => "f32_softmax_row_8c_avx2",
+        Tier::Avx2 | Tier::Avx512 if c < SMALL_C => "f32_softmax_8rows_avx2",
+        Tier::Avx2 | Tier::Avx512 => "f32_softmax_row_8c_avx2",
     }
 }
 
@@ -67,7 +67,7 @@ pub fn softmax_channels_inplace_with_tier(tier: Tier, x: &mut [f32], c: usize) -
         Tier::Portable => x
             .par_chunks_mut(task)
             .for_each(|rows| portable::softmax_rows(rows, c)),
-        Tier::Avx2 => run_avx2(x, c, task)?,
+        Tier::Avx2 | Tier::Avx512 => run_avx2(x, c, task)?,
     }
     Ok(())
 }
@@ -99,7 +99,7 @@ pub fn exp_with_tier(tier: Tier, x: &[f32], out: &mut [f32]) -> Result<()> {
             .iter_mut()
             .zip(x)
             .for_each(|(o, &v)| *o = portable::exp_poly(v)),
-        Tier::Avx2 => exp_avx2(x, out)?,
+        Tier::Avx2 | Tier::Avx512 => exp_avx2(x, out)?,
     }
     Ok(())
 }

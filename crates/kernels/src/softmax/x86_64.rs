@@ -56,7 +56,7 @@ const LANES: usize = 8;
 
 /// Safe entry: softmax of each `c`-float row of `x` (`c >= 1`, `x.len() % c == 0`).
 pub fn softmax_rows_avx2(_isa: Avx2, x: &mut [f32], c: usize) {
-    assert!(c > 0 && x.len() % c == 0);
+    assert!(c > 0 && x.len().is_multiple_of(c));
     // SAFETY: `_isa` proves AVX2+FMA; `x` is valid for reads and writes of `x.len()` floats,
     // a whole number of `c`-float rows.
     unsafe { softmax_rows_fma(x.as_mut_ptr(), x.len(), c) }

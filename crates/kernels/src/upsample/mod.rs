@@ -91,7 +91,7 @@ impl UpsampleShape {
 pub fn kernel_name(tier: Tier, fy: usize, fx: usize) -> &'static str {
     match (tier, fy, fx) {
         (Tier::Reference, ..) => "f32_upsample_nearest_reference",
-        (Tier::Avx2, 2, 2) => "f32_upsample_2x2_8c_avx2",
+        (Tier::Avx2 | Tier::Avx512, 2, 2) => "f32_upsample_2x2_8c_avx2",
         _ => "f32_upsample_rowcopy_portable",
     }
 }
@@ -141,7 +141,7 @@ pub fn upsample_nearest_nhwc_with_tier(
         .zip(input.par_chunks(s.w * s.c))
         .with_min_len(min_blocks);
     match tier {
-        Tier::Avx2 if fy == 2 && fx == 2 => run_2x2_avx2(&s, blocks)?,
+        Tier::Avx2 | Tier::Avx512 if fy == 2 && fx == 2 => run_2x2_avx2(&s, blocks)?,
         _ => blocks.for_each(|(dst, src)| portable::upsample_row_block(&s, src, dst)),
     }
     Ok(())

@@ -50,8 +50,8 @@
 //!   count.
 //!
 //! The transforms are written once over a vector of channels (`transform.rs`) and
-//! instantiated per tier (`[f32; 8]` portable, `__m256` AVX2); the 36 products run on the
-//! tier's GEMM micro-kernel.
+//! instantiated per tier (`[f32; 8]` portable, `__m256` AVX2, `__m512` AVX-512); the 36
+//! products run on the tier's GEMM micro-kernel.
 
 pub mod reference;
 mod transform;
@@ -206,7 +206,7 @@ impl Source<'_> {
             return Ok(());
         };
         let p = params;
-        if p.in_h % 2 != 0 || p.in_w % 2 != 0 || u.low_c == 0 || u.low_c > p.in_c {
+        if !p.in_h.is_multiple_of(2) || !p.in_w.is_multiple_of(2) || u.low_c == 0 || u.low_c > p.in_c {
             return Err(KernelError::InvalidParams {
                 op: OP,
                 reason: format!(
@@ -493,6 +493,8 @@ fn run_scheduled(
     let run = |block: &mut Block, parallel: bool| match tier {
         #[cfg(target_arch = "x86_64")]
         Tier::Avx2 => job.run_block(Tier::Avx2, block, x86_64::Avx2Transforms::detect()?, parallel),
+        #[cfg(target_arch = "x86_64")]
+        Tier::Avx512 => job.run_block(Tier::Avx512, block, x86_64::Avx512Transforms::detect()?, parallel),
         _ => job.run_block(Tier::Portable, block, PortableTransforms, parallel),
     };
     match schedule {
@@ -828,7 +830,7 @@ mod tests {
         ] {
             let g = geometry(h, w, cin, cout);
             let per = tiles_per_block(&g);
-            assert!(per == g.tiles() || per % MR == 0, "{h}x{w}: {per}");
+            assert!(per == g.tiles() || per.is_multiple_of(MR), "{h}x{w}: {per}");
             assert!(
                 per * FREQUENCIES * (cin + cout) <= SCRATCH_FLOATS,
                 "{h}x{w}: {per}"
