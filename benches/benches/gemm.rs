@@ -6,8 +6,9 @@
 //!
 //! - group `gemm`: everything on 1 thread (ours inside a 1-thread rayon pool, the gemm crate
 //!   with `Parallelism::None`), with the rungs of our ladder: `reference` (naive) and
-//!   `loop_reordered` only on the cheap pointwise shapes, `portable` (blocked, no intrinsics) and
-//!   `ours` (the AVX2 tier when the CPU has it) everywhere.
+//!   `loop_reordered` only on the cheap pointwise shapes, `portable` (blocked, no intrinsics),
+//!   `avx2` (the 6x16 ymm tile) and `avx512` (the 6x16 zmm tile) where the CPU has them, and
+//!   `ours` (the tier the engine picks) everywhere.
 //! - group `gemm_2t`: 2 threads (ours in a 2-thread pool, the gemm crate `Parallelism::Rayon(2)`).
 //!   matrixmultiply is left out: its `threading` feature is off in this workspace, and turning
 //!   it on would also change the ndarray `dot` every other crate links.
@@ -114,6 +115,19 @@ fn bench_group(cr: &mut Criterion, group: &str, threads: usize) {
             })
         });
         if threads == 1 {
+            for simd in [Tier::Avx2, Tier::Avx512]
+                .into_iter()
+                .filter(|t| t.is_available())
+            {
+                g.bench_function(BenchmarkId::new(simd.name(), &id), |bch| {
+                    bch.iter(|| {
+                        pool.install(|| {
+                            ours::gemm_with_tier(simd, &ma, &packed, &mut c, n, &Epilogue::IDENTITY)
+                                .expect("gemm")
+                        })
+                    })
+                });
+            }
             g.bench_function(BenchmarkId::new("matrixmultiply", &id), |bch| {
                 bch.iter(|| matrixmultiply(m, k, n, &a, &b, &mut c))
             });
