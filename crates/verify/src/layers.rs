@@ -9,7 +9,9 @@ use mobilenet_unet_kernels::conv::{conv2d_nhwc_with_tier, reference as conv_ref,
 use mobilenet_unet_kernels::pad::zero_pad_nhwc_with_tier;
 use mobilenet_unet_kernels::softmax::softmax_channels_inplace_with_tier;
 use mobilenet_unet_kernels::upsample::upsample_nearest_nhwc_with_tier;
-use mobilenet_unet_kernels::{activation, same_padding, Activation, Conv2dParams, Epilogue, Tier};
+use mobilenet_unet_kernels::{
+    activation, same_padding, Activation, Conv2dParams, ConvAlgorithm, Epilogue, Tier,
+};
 use serde_json::Value;
 use std::path::Path;
 
@@ -78,7 +80,7 @@ pub fn check_layers(dir: &Path) -> Result<Vec<Check>> {
             output: tensors.get(&s("output")?)?,
         };
         for tier in Tier::available() {
-            let ours = run_layer(&case, Some(tier))?;
+            let ours = run_layer(&case, Some(tier), None)?;
             checks.push(Check::compare(
                 &case.name,
                 &format!("{} {tier}", case.layer),
@@ -87,10 +89,22 @@ pub fn check_layers(dir: &Path) -> Result<Vec<Check>> {
                 LAYER_TOLERANCE,
                 "max_rel",
             ));
+            // Dense 3x3 stride-1 cases again through Winograd, whatever the rule would pick.
+            if case.layer == "Conv2D" && winograd_applies(case.config) && tier != Tier::Reference {
+                let ours = run_layer(&case, Some(tier), Some(ConvAlgorithm::Winograd))?;
+                checks.push(Check::compare(
+                    &case.name,
+                    &format!("Conv2D winograd {tier}"),
+                    &ours,
+                    &case.output.data,
+                    LAYER_TOLERANCE,
+                    "max_rel",
+                ));
+            }
         }
         if case.layer == "Conv2D" || case.layer == "DepthwiseConv2D" {
             // The oracle itself, with the original (unpacked) weights.
-            let ours = run_layer(&case, None)?;
+            let ours = run_layer(&case, None, None)?;
             checks.push(Check::compare(
                 &case.name,
                 &format!("{} oracle", case.layer),
@@ -115,8 +129,14 @@ fn dims4(t: &FTensor) -> (usize, usize, usize, usize) {
     (s[0], s[1], s[2], s[3])
 }
 
-/// Our output for one case. `tier: None` runs the convolution oracle on unpacked weights.
-fn run_layer(case: &Case, tier: Option<Tier>) -> Result<Vec<f32>> {
+/// Whether a Conv2D case is 3x3 with stride 1 (what Winograd F(4x4, 3x3) computes).
+fn winograd_applies(cfg: &Value) -> bool {
+    pair(cfg, "kernel_size") == (3, 3) && pair(cfg, "strides") == (1, 1)
+}
+
+/// Our output for one case. `tier: None` runs the convolution oracle on unpacked weights;
+/// `algorithm` forces a convolution algorithm instead of the rule's choice.
+fn run_layer(case: &Case, tier: Option<Tier>, algorithm: Option<ConvAlgorithm>) -> Result<Vec<f32>> {
     let x = case.inputs[0];
     let cfg = case.config;
     let out_len = case.output.data.len();
@@ -158,7 +178,10 @@ fn run_layer(case: &Case, tier: Option<Tier>) -> Result<Vec<f32>> {
             };
             match tier {
                 Some(t) => {
-                    let packed = ConvWeights::prepare(&params, &kernel.data)?;
+                    let packed = match algorithm {
+                        Some(a) => ConvWeights::prepare_as(&params, &kernel.data, a)?,
+                        None => ConvWeights::prepare(&params, &kernel.data)?,
+                    };
                     conv2d_nhwc_with_tier(t, &params, &x.data, &packed, &mut out, out_c, &epilogue)?;
                 }
                 None => conv_ref::conv2d_nhwc(&params, &x.data, &kernel.data, &mut out, &epilogue)?,

@@ -531,8 +531,20 @@ impl Schedule {
 fn schedule(g: &Geometry, threads: usize) -> Schedule {
     let small = (MIN_BLOCK_FLOATS / (FREQUENCIES * (g.in_c + g.out_c)) / MR * MR).max(MR);
     let weights = FREQUENCIES * g.in_c * g.out_c;
-    if weights <= PER_THREAD_MAX_WEIGHTS && g.tiles() >= 4 * threads.max(1) * small {
-        Schedule::PerThread(small)
+    let threads = threads.max(1);
+    if weights <= PER_THREAD_MAX_WEIGHTS && g.tiles() >= 4 * threads * small {
+        // As many blocks as `small` tiles make, rounded up to a multiple of the threads so
+        // that none is left with one block more than the others (196 tiles of dec3 on two
+        // threads: 10 blocks of 20, not 9 of 24).
+        let blocks = g.tiles().div_ceil(small).next_multiple_of(threads);
+        let per = g.tiles().div_ceil(blocks);
+        let rounded = per.next_multiple_of(MR);
+        let per = if g.tiles().div_ceil(rounded) == blocks {
+            rounded
+        } else {
+            per
+        };
+        Schedule::PerThread(per)
     } else {
         Schedule::Phases(tiles_per_block(g))
     }
