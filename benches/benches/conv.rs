@@ -88,11 +88,11 @@ fn one_thread() -> rayon::ThreadPool {
 /// The seed decoder's four dense 3x3 convolutions at 224x224 and 416x608 (height, width,
 /// in, out), then the classifier shapes the small-N path runs.
 const DECODER: [(usize, usize, usize, usize); 8] = [
-    (14, 14, 1024, 512),
+    (14, 14, 512, 512),
     (28, 28, 768, 256),
     (56, 56, 384, 128),
     (112, 112, 128, 64),
-    (26, 38, 1024, 512),
+    (26, 38, 512, 512),
     (52, 76, 768, 256),
     (104, 152, 384, 128),
     (208, 304, 128, 64),
