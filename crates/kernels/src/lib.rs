@@ -1,16 +1,18 @@
 //! # mobilenet-unet-kernels
 //!
 //! Hand-written f32 tensor kernels for MobileNet-UNet inference: GEMM with a packed right-hand
-//! side and fused epilogue, standard convolution by im2col + GEMM, pointwise (1x1) convolution,
-//! depthwise 3x3 convolution, batch normalisation, nearest upsampling, zero padding, channel
-//! concatenation, ReLU6 and softmax.
+//! side and fused epilogue, standard convolution by im2col + GEMM or by Winograd F(4x4, 3x3)
+//! ([`winograd`]), pointwise (1x1) convolution, depthwise 3x3 convolution, batch
+//! normalisation, nearest upsampling, zero padding, channel concatenation, ReLU6 and softmax.
 //!
-//! Every operation lives in its own module with three tiers of the same signature (see
-//! [`tier`]): a naive `reference` (the oracle), a `portable` blocked version, and an AVX2+FMA
-//! version picked at run time. Kernels work on slices plus a params struct, write into a
-//! caller-provided output, validate their arguments (returning [`KernelError`]), allocate nothing
-//! on the hot path, and parallelise with rayon over independent output blocks only, so results
-//! are bit-identical for any number of threads. Run them inside your own
+//! Every operation lives in its own module and runs at any of four tiers through one entry
+//! point (see [`tier`]): a naive `reference` (the oracle), a `portable` blocked version, an
+//! AVX2+FMA version, and AVX-512 where it pays, the best one picked at run time. Kernels work on
+//! slices plus a params struct, write into a caller-provided output, validate their arguments
+//! (returning [`KernelError`]), keep their large scratch (packed panels, Winograd tiles) in
+//! per-thread buffers reused from call to call (a call allocates at most a few small index
+//! lists), and parallelise with rayon over independent output blocks only, so results are
+//! bit-identical for any number of threads. Run them inside your own
 //! `rayon::ThreadPool::install` to control the thread count.
 //!
 //! Layouts are NHWC activations and Keras weight layouts; see [`params`].
