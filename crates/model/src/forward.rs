@@ -201,26 +201,28 @@ pub(crate) fn forward(
     // Decoder: stage 1 on f4; stage s > 1 on concat(upsample2x(stage s - 1), its skip tap).
     let skips = skip_taps(net);
     for (s, layer) in net.decoder.iter().enumerate() {
-        let skip = match s {
-            0 => None,
-            _ => Some(skips[s - 1].map_or(0..0, |block| r[v.pw[block]].clone())),
-        };
-        if skip.is_some() {
+        let fused = s > 0;
+        if fused {
             (h, w) = (h * 2, w * 2);
         }
-        let skip_range = skip.clone().unwrap_or(0..0);
+        // Stage s > 0 reads its skip tap (none without l1_skip_conn at the last stage).
+        let skip_range = match (fused, skips[s.saturating_sub(1)]) {
+            (true, Some(block)) => r[v.pw[block]].clone(),
+            _ => 0..0,
+        };
         let ([x, skip_data], y) =
             split_views(arena, [&r[prev], &skip_range], &r[v.dec[s]]).ok_or_else(|| bug(&layer.name))?;
         let macs = layer.params(n, h, w).macs();
-        timed(&mut profile, &layer.name, macs, || match skip {
-            None => layer.run(n, h, w, x, y, layer.out_c()),
-            Some(_) => {
+        timed(&mut profile, &layer.name, macs, || {
+            if fused {
                 let input = UpsampleConcat {
                     low: x,
                     low_c: net.decoder[s - 1].out_c(),
                     skip: skip_data,
                 };
                 layer.run_upsample_concat(n, h, w, &input, y)
+            } else {
+                layer.run(n, h, w, x, y, layer.out_c())
             }
         })?;
         if let Some(t) = taps.as_deref_mut() {

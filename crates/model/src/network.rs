@@ -222,11 +222,10 @@ impl Tensors<'_> {
 
     /// The tensor `name`, if the file has it.
     fn take_optional(&mut self, name: &str) -> Option<Tensor> {
-        self.weights()
-            .tensors()
-            .contains_key(name)
-            .then(|| self.take(name).ok())
-            .flatten()
+        match self {
+            Tensors::Borrowed(w) => w.tensors().get(name).cloned(),
+            Tensors::Owned(w) => w.take_tensor(name).ok(),
+        }
     }
 }
 

@@ -141,22 +141,6 @@ impl ConvWeights {
             ConvWeights::Gemm(_) => ConvAlgorithm::Im2colGemm,
         }
     }
-
-    /// Floats held (for memory accounting).
-    pub fn len(&self) -> usize {
-        match self {
-            ConvWeights::Gemm(b) => b.panels() * b.k() * gemm::NR,
-            ConvWeights::Winograd(w) => {
-                winograd::FREQUENCIES * w.in_c() * w.out_c().next_multiple_of(gemm::NR)
-            }
-            ConvWeights::Columns(v) | ConvWeights::Depthwise(v) => v.len(),
-        }
-    }
-
-    /// True when no floats are held (never, for validated parameters).
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// Convolution with the process-wide tier ([`Tier::active`]); see the module docs.
@@ -369,7 +353,7 @@ pub fn conv2d_upsample_concat_with_tier(
             )
         }
         _ => {
-            let x = input.to_nhwc(params)?;
+            let x = input.to_nhwc_with_tier(tier, params)?;
             conv2d_nhwc_with_tier(tier, params, &x, weights, output, out_pixel_stride, epilogue)
         }
     }

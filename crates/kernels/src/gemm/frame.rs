@@ -22,7 +22,7 @@
 //! left) is computed into a local `MR x NR` array and only its valid part is stored, with the
 //! scalar epilogue, so nothing outside the `m x n` window of C is written.
 
-use super::pack::{aligned_scratch, PackA, PackedB};
+use super::pack::{aligned_scratch, with_scratch, PackA, PackedB};
 use super::{KC, MC, MR, NC, NR};
 use crate::epilogue::Epilogue;
 use rayon::prelude::*;
@@ -157,15 +157,7 @@ fn run_rows(
     run_item: &impl Fn(ItemArgs),
 ) {
     let scratch_len = MC.min(rows.next_multiple_of(MR)) * kc_step(a.k());
-    A_SCRATCH.with(|cell| {
-        // A nested call on this thread (none today) would find the cell borrowed; give it
-        // its own buffer rather than panic.
-        let mut own = Vec::new();
-        let mut guard = cell.try_borrow_mut();
-        let buf = match guard.as_deref_mut() {
-            Ok(v) => v,
-            Err(_) => &mut own,
-        };
+    with_scratch(&A_SCRATCH, |buf| {
         run_item(ItemArgs {
             a,
             b,

@@ -48,7 +48,7 @@ pub mod reference;
 #[cfg(target_arch = "x86_64")]
 pub mod x86_64;
 
-pub(crate) use pack::interleave6;
+pub(crate) use pack::{interleave6, with_scratch};
 pub use pack::{MatrixA, PackA, PackedB};
 
 use crate::epilogue::Epilogue;

@@ -58,12 +58,7 @@ impl MicroKernel for Fma6x16 {
     ) {
         assert!(a.len() >= kc * MR && b.len() >= kc * NR && c.len() >= (MR - 1) * ldc + NR);
         let epi = epi.map(|(e, col0)| EpilogueCols::new(e, col0));
-        // Prefetch only a whole next sliver (kc rows of NR floats), one 64-byte row per k step.
-        let prefetch = if prefetch.len() >= kc * NR {
-            prefetch.as_ptr()
-        } else {
-            std::ptr::null()
-        };
+        let prefetch = next_sliver(prefetch, kc);
         // SAFETY: `self` exists only if AVX2+FMA were detected; the assert above bounds every
         // read of a (kc·MR), b (kc·NR) and every access to c ((MR-1)·ldc + NR). `prefetch` is
         // null or points at kc·NR readable floats (prefetches never fault anyway).
@@ -79,6 +74,17 @@ impl MicroKernel for Fma6x16 {
                 prefetch,
             )
         }
+    }
+}
+
+/// The start of the next panel's sliver if `prefetch` holds a whole one (kc rows of NR
+/// floats, prefetched one 64-byte row per k step), else null: no prefetching.
+#[inline(always)]
+fn next_sliver(prefetch: &[f32], kc: usize) -> *const f32 {
+    if prefetch.len() >= kc * NR {
+        prefetch.as_ptr()
+    } else {
+        std::ptr::null()
     }
 }
 
@@ -251,11 +257,7 @@ impl MicroKernel for Avx512x6x16 {
     ) {
         assert!(a.len() >= kc * MR && b.len() >= kc * NR && c.len() >= (MR - 1) * ldc + NR);
         let epi = epi.map(|(e, col0)| EpilogueCols::new(e, col0));
-        let prefetch = if prefetch.len() >= kc * NR {
-            prefetch.as_ptr()
-        } else {
-            std::ptr::null()
-        };
+        let prefetch = next_sliver(prefetch, kc);
         // SAFETY: `self` exists only if AVX-512F was detected; the assert above bounds every
         // read of a (kc·MR), b (kc·NR) and every access to c ((MR-1)·ldc + NR). `prefetch` is
         // null or points at kc·NR readable floats.

@@ -58,11 +58,13 @@ mod transform;
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
 
+use crate::concat::copy_channels_into_with_tier;
 use crate::epilogue::Epilogue;
 use crate::error::{check_len, KernelError, Result};
 use crate::gemm::{self, MatrixA, PackedB, MR};
 use crate::params::Conv2dParams;
 use crate::tier::Tier;
+use crate::upsample::upsample_nearest_nhwc_with_tier;
 use rayon::prelude::*;
 use std::cell::RefCell;
 use transform::TileWindow;
@@ -228,30 +230,29 @@ impl Source<'_> {
             u.skip.len(),
         )
     }
-
-    /// The materialised NHWC input (allocates; for the reference tier).
-    fn materialise(&self, p: &Conv2dParams) -> Vec<f32> {
-        let mut x = vec![0.0f32; p.input_len()];
-        for (data, c, up, c0) in self.parts(p.in_c) {
-            let (h, w) = (p.in_h / up, p.in_w / up);
-            for (pixel, dst) in x.chunks_exact_mut(p.in_c).enumerate() {
-                let (n, y, xx) = (pixel / (p.in_h * p.in_w), pixel / p.in_w % p.in_h, pixel % p.in_w);
-                let src = ((n * h + y / up) * w + xx / up) * c;
-                dst[c0..c0 + c].copy_from_slice(&data[src..src + c]);
-            }
-        }
-        x
-    }
 }
 
 impl UpsampleConcat<'_> {
     /// The concatenated, upsampled NHWC input `[batch, in_h, in_w, in_c]` of `params`, made
     /// (allocates): for algorithms that cannot read it in place, and for tests.
     pub fn to_nhwc(self, params: &Conv2dParams) -> Result<Vec<f32>> {
-        let source = Source::UpsampleConcat(self);
+        self.to_nhwc_with_tier(Tier::active()?, params)
+    }
+
+    /// [`to_nhwc`](Self::to_nhwc) with the upsampling and the channel copy run at `tier`:
+    /// the same two kernels the decoder used before it read this input in place.
+    pub fn to_nhwc_with_tier(self, tier: Tier, params: &Conv2dParams) -> Result<Vec<f32>> {
         params.validate()?;
-        source.validate(params)?;
-        Ok(source.materialise(params))
+        Source::UpsampleConcat(self).validate(params)?;
+        let p = params;
+        let (h, w, skip_c) = (p.in_h / 2, p.in_w / 2, p.in_c - self.low_c);
+        let mut x = vec![0.0f32; p.input_len()];
+        upsample_nearest_nhwc_with_tier(tier, self.low, p.batch, h, w, self.low_c, 2, 2, &mut x, p.in_c, 0)?;
+        if skip_c > 0 {
+            let pixels = p.batch * p.in_h * p.in_w;
+            copy_channels_into_with_tier(tier, self.skip, pixels, skip_c, &mut x, p.in_c, self.low_c)?;
+        }
+        Ok(x)
     }
 }
 
@@ -444,7 +445,10 @@ fn run(
     }
     let tier = tier.ensure_available()?;
     if tier == Tier::Reference {
-        let x = source.materialise(params);
+        let x = match source {
+            Source::Nhwc(x) => x.to_vec(),
+            Source::UpsampleConcat(u) => u.to_nhwc_with_tier(Tier::Reference, params)?,
+        };
         return reference::winograd_conv3x3_nhwc(
             params,
             &x,
@@ -723,15 +727,7 @@ impl Job<'_> {
     ) -> Result<()> {
         let (g, tiles) = (self.g, block.tiles);
         let (vlen, mlen) = (tiles * FREQUENCIES * g.in_c, tiles * FREQUENCIES * g.out_c);
-        SCRATCH.with(|cell| {
-            // Another Winograd call that rayon runs on this thread while it waits would find
-            // the cell borrowed: it gets its own buffer.
-            let mut own = Vec::new();
-            let mut guard = cell.try_borrow_mut();
-            let buf = match guard.as_deref_mut() {
-                Ok(b) => b,
-                Err(_) => &mut own,
-            };
+        gemm::with_scratch(&SCRATCH, |buf| {
             if buf.len() < vlen + mlen {
                 buf.resize(vlen + mlen, 0.0);
             }
