@@ -103,7 +103,7 @@ fn decoder_convs(cr: &mut Criterion) {
     let tier = Tier::active().expect("tier");
     eprintln!(
         "conv: 1 thread, tier {tier}, GEMM kernel {}; throughput counts the direct convolution's FLOPs for every algorithm",
-        gemm::kernel_name(tier)
+        gemm::kernel_name(tier).unwrap_or("unavailable")
     );
     let pool = one_thread();
     let mut g = cr.benchmark_group("conv");

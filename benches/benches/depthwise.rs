@@ -118,7 +118,7 @@ fn bench_depthwise(cr: &mut Criterion) {
             "depthwise {id}: {:.1} MFLOP, {:.2} MB in+out, kernel {} (threads: 1, and 2 for ours_2t)",
             2.0 * p.macs() as f64 / 1e6,
             bytes as f64 / 1e6,
-            kernel_name(best, &p)
+            kernel_name(best, &p).unwrap_or("unavailable")
         );
         g.throughput(Throughput::Bytes(bytes));
         let mut run = |name: &str, tier: Tier, pool: &rayon::ThreadPool| {

@@ -91,7 +91,7 @@ fn bench_group(cr: &mut Criterion, group: &str, threads: usize) {
     let tier = Tier::active().expect("tier");
     eprintln!(
         "{group}: {threads} thread(s), tier {tier}, kernel {}, {} CPUs visible",
-        ours::kernel_name(tier),
+        ours::kernel_name(tier).unwrap_or("unavailable"),
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     let pool = rayon::ThreadPoolBuilder::new()

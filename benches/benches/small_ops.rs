@@ -65,7 +65,10 @@ fn bench_upsample(c: &mut Criterion) {
         g.throughput(Throughput::Bytes(((x.len() + y.len()) * 4) as u64));
         let shape = format!("{h}x{w}x{ch}");
         for (tier, threads) in runs() {
-            eprintln!("upsample {shape} {tier}: {}", upsample::kernel_name(tier, 2, 2));
+            eprintln!(
+                "upsample {shape} {tier}: {}",
+                upsample::kernel_name(tier, 2, 2).unwrap_or("unavailable")
+            );
             let p = pool(threads);
             g.bench_function(id(tier, threads, &shape), |b| {
                 b.iter(|| {
@@ -97,7 +100,10 @@ fn bench_batchnorm(c: &mut Criterion) {
     g.throughput(Throughput::Bytes((2 * x.len() * 4) as u64));
     let shape = format!("{h}x{w}x{ch}");
     for (tier, threads) in runs() {
-        eprintln!("batchnorm {shape} {tier}: {}", batchnorm::kernel_name(tier));
+        eprintln!(
+            "batchnorm {shape} {tier}: {}",
+            batchnorm::kernel_name(tier).unwrap_or("unavailable")
+        );
         let p = pool(threads);
         g.bench_function(id(tier, threads, &shape), |b| {
             // the reference tier evaluates the literal formula; the others the prepared scale/shift
@@ -121,7 +127,10 @@ fn bench_concat(c: &mut Criterion) {
     let mut y = vec![0.0f32; pixels * (c1 + c2)];
     g.throughput(Throughput::Bytes((2 * y.len() * 4) as u64));
     for (tier, threads) in runs() {
-        eprintln!("concat {tier}: {}", concat::kernel_name(tier));
+        eprintln!(
+            "concat {tier}: {}",
+            concat::kernel_name(tier).unwrap_or("unavailable")
+        );
         let p = pool(threads);
         g.bench_function(id(tier, threads, "28x28x(512+256)"), |b| {
             b.iter(|| {
@@ -148,7 +157,7 @@ fn bench_pad(c: &mut Criterion) {
     let mut y = vec![0.0f32; (h + 1) * (w + 1) * ch];
     g.throughput(Throughput::Bytes(((x.len() + y.len()) * 4) as u64));
     for (tier, threads) in runs() {
-        eprintln!("pad {tier}: {}", pad::kernel_name(tier));
+        eprintln!("pad {tier}: {}", pad::kernel_name(tier).unwrap_or("unavailable"));
         let p = pool(threads);
         g.bench_function(id(tier, threads, "112x112x64+(0,1,0,1)"), |b| {
             b.iter(|| {
@@ -167,7 +176,10 @@ fn bench_softmax(c: &mut Criterion) {
         g.throughput(Throughput::Bytes((2 * x.len() * 4) as u64));
         let shape = format!("112x112x{classes}");
         for (tier, threads) in runs() {
-            eprintln!("softmax {shape} {tier}: {}", softmax::kernel_name(tier, classes));
+            eprintln!(
+                "softmax {shape} {tier}: {}",
+                softmax::kernel_name(tier, classes).unwrap_or("unavailable")
+            );
             let p = pool(threads);
             g.bench_function(id(tier, threads, &shape), |b| {
                 b.iter(|| {
@@ -185,7 +197,10 @@ fn bench_relu6(c: &mut Criterion) {
     let mut x = data(112 * 112 * 64, 12);
     g.throughput(Throughput::Bytes((2 * x.len() * 4) as u64));
     for (tier, threads) in runs() {
-        eprintln!("relu6 {tier}: {}", activation::kernel_name(tier));
+        eprintln!(
+            "relu6 {tier}: {}",
+            activation::kernel_name(tier).unwrap_or("unavailable")
+        );
         let p = pool(threads);
         g.bench_function(id(tier, threads, "112x112x64"), |b| {
             b.iter(|| {

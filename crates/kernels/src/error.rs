@@ -4,8 +4,6 @@
 //! impossible shape becomes a `KernelError` naming the argument, never a panic or an
 //! out-of-bounds write.
 
-use crate::tier::Tier;
-
 /// What was wrong with a kernel call.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KernelError {
@@ -32,13 +30,13 @@ pub enum KernelError {
     /// A tier was requested (by argument or by `MOBILENET_UNET_TIER`) that this CPU lacks.
     #[error("kernel tier `{tier}` is not available on this CPU ({reason})")]
     TierUnavailable {
-        /// The tier that was asked for.
-        tier: Tier,
+        /// The name of the tier that was asked for (`"avx512"`, ...).
+        tier: &'static str,
         /// Why it is missing.
         reason: &'static str,
     },
     /// `MOBILENET_UNET_TIER` holds a value that names no tier.
-    #[error("MOBILENET_UNET_TIER={0:?} names no tier (expected reference, portable, avx2 or avx512)")]
+    #[error("MOBILENET_UNET_TIER={0:?} names no tier (expected reference, portable, avx2, avx512 or neon)")]
     UnknownTier(String),
 }
 

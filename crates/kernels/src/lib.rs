@@ -24,6 +24,7 @@ pub mod batchnorm;
 pub mod concat;
 pub mod conv;
 pub mod depthwise;
+mod dispatch;
 pub mod epilogue;
 pub mod error;
 pub mod gemm;

@@ -1,6 +1,7 @@
 //! Which implementation tier runs: picked once per process, overridable for tests.
 //!
-//! Every operation can run at four tiers, through one entry point per operation:
+//! Every operation can run at these tiers, through one entry point per operation (the kernels
+//! each tier runs are listed in one table, [`crate::dispatch`]):
 //!
 //! - [`Tier::Reference`]: naive loops, the oracle the others are tested against;
 //! - [`Tier::Portable`]: the blocked/cache-aware algorithm in plain Rust (auto-vectorised);
@@ -8,10 +9,13 @@
 //! - [`Tier::Avx512`]: AVX-512F kernels where they pay (the GEMM micro-kernel, Winograd's
 //!   transforms), the AVX2 kernels elsewhere. On Zen 4 a 512-bit instruction runs as two
 //!   256-bit halves, so AVX-512 gives no more FLOPs per cycle than AVX2; it gives twice the
-//!   work per instruction (relief for the front end and the load ports) and 32 registers.
+//!   work per instruction (relief for the front end and the load ports) and 32 registers;
+//! - [`Tier::Neon`]: aarch64's 128-bit vectors (part of the aarch64 baseline, so never
+//!   detected, only compiled in).
 //!
 //! [`Tier::active`] detects the CPU once and caches the answer in a `OnceLock`. The
-//! environment variable `MOBILENET_UNET_TIER` (`reference`, `portable`, `avx2`, `avx512`) forces a tier;
+//! environment variable `MOBILENET_UNET_TIER` (`reference`, `portable`, `avx2`, `avx512`,
+//! `neon`) forces a tier;
 //! forcing one the CPU lacks is an error, never a silent fallback (the idea of
 //! matrixmultiply's `MMTEST_ENSUREFEATURE`). Tests and benches call the `*_with_tier`
 //! variant of a kernel to pin a tier explicitly.
@@ -32,6 +36,8 @@ pub enum Tier {
     /// AVX-512F intrinsics where they pay, AVX2 + FMA elsewhere (x86_64 only, detected at
     /// run time).
     Avx512,
+    /// NEON intrinsics (aarch64 only, where every CPU has them).
+    Neon,
 }
 
 /// The environment variable that forces a tier.
@@ -39,7 +45,13 @@ pub const TIER_ENV: &str = "MOBILENET_UNET_TIER";
 
 impl Tier {
     /// Every tier, slowest first.
-    pub const ALL: [Tier; 4] = [Tier::Reference, Tier::Portable, Tier::Avx2, Tier::Avx512];
+    pub const ALL: [Tier; 5] = [
+        Tier::Reference,
+        Tier::Portable,
+        Tier::Avx2,
+        Tier::Avx512,
+        Tier::Neon,
+    ];
 
     /// The lower-case name used in `MOBILENET_UNET_TIER` and in benchmark ids.
     pub fn name(self) -> &'static str {
@@ -48,6 +60,7 @@ impl Tier {
             Tier::Portable => "portable",
             Tier::Avx2 => "avx2",
             Tier::Avx512 => "avx512",
+            Tier::Neon => "neon",
         }
     }
 
@@ -58,6 +71,7 @@ impl Tier {
             "portable" => Ok(Tier::Portable),
             "avx2" => Ok(Tier::Avx2),
             "avx512" => Ok(Tier::Avx512),
+            "neon" => Ok(Tier::Neon),
             _ => Err(KernelError::UnknownTier(name.to_string())),
         }
     }
@@ -68,6 +82,7 @@ impl Tier {
             Tier::Reference | Tier::Portable => true,
             Tier::Avx2 => avx2_fma_detected(),
             Tier::Avx512 => avx2_fma_detected() && avx512f_detected(),
+            Tier::Neon => cfg!(target_arch = "aarch64"),
         }
     }
 
@@ -77,11 +92,12 @@ impl Tier {
             Ok(self)
         } else {
             Err(KernelError::TierUnavailable {
-                tier: self,
+                tier: self.name(),
                 reason: match self {
                     Tier::Avx512 => {
                         "the CPU lacks AVX-512F (or AVX2 and FMA), or this is not an x86_64 build"
                     }
+                    Tier::Neon => "this is not an aarch64 build",
                     _ => "the CPU lacks AVX2 and FMA, or this is not an x86_64 build",
                 },
             })
@@ -95,7 +111,9 @@ impl Tier {
 
     /// The fastest tier this CPU has.
     pub fn best() -> Tier {
-        if Tier::Avx512.is_available() {
+        if Tier::Neon.is_available() {
+            Tier::Neon
+        } else if Tier::Avx512.is_available() {
             Tier::Avx512
         } else if Tier::Avx2.is_available() {
             Tier::Avx2

@@ -142,7 +142,7 @@ impl Problem {
     fn check(&self, tier: Tier) -> std::result::Result<(), String> {
         self.compare(
             &tier.to_string(),
-            kernel_name(tier, &self.params),
+            kernel_name(tier, &self.params).unwrap_or("unavailable"),
             &self.run(tier),
         )
     }

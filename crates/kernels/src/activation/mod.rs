@@ -11,13 +11,14 @@
 //! result never depends on the thread count (and could not anyway: every element is
 //! independent).
 
+use crate::dispatch::{ActivationFn, Kernel, KernelTable};
 use crate::epilogue::Activation;
 use crate::error::Result;
 use crate::tier::Tier;
 use ndarray::{Array4, ArrayView4};
 use rayon::prelude::*;
 
-mod portable;
+pub(crate) mod portable;
 pub mod reference;
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
@@ -27,41 +28,24 @@ mod x86_64;
 pub const PAR_CHUNK: usize = 32 * 1024;
 
 /// The name of the kernel a tier runs (for benchmark ids and logs).
-pub fn kernel_name(tier: Tier) -> &'static str {
-    match tier {
-        Tier::Reference => "f32_clamp_scalar_reference",
-        Tier::Portable => "f32_clamp_autovec_portable",
-        Tier::Avx2 | Tier::Avx512 => "f32_clamp_32x_avx2",
-    }
+pub fn kernel_name(tier: Tier) -> Result<&'static str> {
+    Ok(KernelTable::for_tier(tier)?.activation.name)
 }
 
 /// Applies `act` to every element of `x` with an explicit tier.
 pub fn activation_inplace_with_tier(tier: Tier, act: Activation, x: &mut [f32]) -> Result<()> {
-    tier.ensure_available()?;
+    let kernel = KernelTable::for_tier(tier)?.activation.run;
     if act == Activation::None {
         return Ok(());
     }
-    match tier {
-        Tier::Reference => reference::activation_inplace(act, x),
-        Tier::Portable => x
-            .par_chunks_mut(PAR_CHUNK)
-            .for_each(|c| portable::activation_inplace(act, c)),
-        Tier::Avx2 | Tier::Avx512 => run_avx2(act, x)?,
-    }
+    x.par_chunks_mut(PAR_CHUNK).for_each(|c| kernel(act, c));
     Ok(())
 }
 
+/// The AVX2 kernel, if this CPU has AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
-fn run_avx2(act: Activation, x: &mut [f32]) -> Result<()> {
-    let isa = x86_64::Avx2::detect()?;
-    x.par_chunks_mut(PAR_CHUNK)
-        .for_each(|c| x86_64::f32_clamp_32x_avx2(isa, act, c));
-    Ok(())
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn run_avx2(_act: Activation, _x: &mut [f32]) -> Result<()> {
-    Tier::Avx2.ensure_available().map(|_| ())
+pub(crate) fn avx2_kernel() -> Option<Kernel<ActivationFn>> {
+    x86_64::kernel()
 }
 
 /// Applies `act` to every element of `x` with [`Tier::active`].

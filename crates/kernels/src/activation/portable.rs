@@ -8,7 +8,7 @@
 use crate::epilogue::Activation;
 
 /// `x[i] = act(x[i])`, NaN included, exactly as [`Activation::apply`] defines it.
-pub fn activation_inplace(act: Activation, x: &mut [f32]) {
+pub fn f32_clamp_autovec_portable(act: Activation, x: &mut [f32]) {
     // Each arm calls `apply` on a constant activation, so it inlines to a loop with
     // constant bounds.
     match act {

@@ -5,32 +5,27 @@
 //! `Activation::apply`. `vmaxps(x, lo)` returns its second operand when `x` is NaN, i.e. `lo`,
 //! which is what the scalar `f32::max` does, so body and tail agree bit for bit.
 
+use crate::dispatch::{kernel, ActivationFn, Kernel};
 use crate::epilogue::Activation;
-use crate::error::Result;
 use crate::tier::Tier;
 use core::arch::x86_64::*;
 
-/// Proof that this CPU has AVX2 and FMA; only [`Avx2::detect`] makes one.
-#[derive(Clone, Copy, Debug)]
-pub struct Avx2(());
-
-impl Avx2 {
-    /// Checks the CPU (cached) and returns the proof, or `TierUnavailable`.
-    pub fn detect() -> Result<Self> {
-        Tier::Avx2.ensure_available().map(|_| Avx2(()))
-    }
+/// The kernel, if this CPU has AVX2 and FMA: the only way out of this module, which is what
+/// makes calling [`f32_clamp_32x_avx2`] sound (see [`crate::dispatch`]).
+pub(super) fn kernel() -> Option<Kernel<ActivationFn>> {
+    Tier::Avx2.is_available().then_some(kernel!(f32_clamp_32x_avx2))
 }
 
 /// Lanes per vector.
 const LANES: usize = 8;
 
 /// Safe entry: applies `act` (not `None`) to every element of `x`.
-pub fn f32_clamp_32x_avx2(_isa: Avx2, act: Activation, x: &mut [f32]) {
+fn f32_clamp_32x_avx2(act: Activation, x: &mut [f32]) {
     let (lo, hi) = act.bounds();
     let body = x.len() / LANES * LANES;
     let (head, tail) = x.split_at_mut(body);
     let (p, n) = (head.as_mut_ptr(), head.len());
-    // SAFETY: `_isa` proves AVX2+FMA are present; `head` is valid for `n` reads and writes,
+    // SAFETY: this function is reachable only through `kernel()`, which checked AVX2+FMA; `head` is valid for `n` reads and writes,
     // and `n` is a multiple of 8 as the kernel requires.
     unsafe {
         if act.apply(f32::NAN).is_nan() {

@@ -17,12 +17,16 @@
 //! through [`fold_into_conv_hwio`] / [`fold_into_depthwise_hwc`] (ncnn's `create_pipeline`
 //! habit); the standalone kernel is for the rest.
 
+use crate::dispatch::KernelTable;
+#[cfg(target_arch = "x86_64")]
+use crate::dispatch::{Kernel, ScaleShiftFn, ScaleShiftInplaceFn};
 use crate::error::{check_len, KernelError, Result};
 use crate::tier::Tier;
 use ndarray::{Array4, ArrayView4};
+use rayon::prelude::*;
 
 mod fold;
-mod portable;
+pub(crate) mod portable;
 pub mod reference;
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
@@ -120,12 +124,14 @@ impl BatchNorm {
 }
 
 /// The name of the kernel a tier runs.
-pub fn kernel_name(tier: Tier) -> &'static str {
-    match tier {
-        Tier::Reference => "f32_batchnorm_formula_reference",
-        Tier::Portable => "f32_scaleshift_portable",
-        Tier::Avx2 | Tier::Avx512 => "f32_scaleshift_8c_avx2",
-    }
+pub fn kernel_name(tier: Tier) -> Result<&'static str> {
+    Ok(KernelTable::for_tier(tier)?.scale_shift.name)
+}
+
+/// The AVX2 kernels (out of place, in place), if this CPU has AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn avx2_kernels() -> Option<(Kernel<ScaleShiftFn>, Kernel<ScaleShiftInplaceFn>)> {
+    x86_64::kernels()
 }
 
 /// Checks `scale`/`shift` agree, `c >= 1` and `len` is a whole number of pixels.
@@ -156,15 +162,14 @@ pub fn scale_shift_nhwc_with_tier(
     input: &[f32],
     output: &mut [f32],
 ) -> Result<()> {
-    tier.ensure_available()?;
+    let kernel = KernelTable::for_tier(tier)?.scale_shift.run;
     check_affine(scale, shift, "input", input.len())?;
     check_len(OP, "output", input.len(), output.len())?;
     let chunk = chunk_len(scale.len());
-    match tier {
-        Tier::Reference => reference::scale_shift_nhwc(scale, shift, input, output),
-        Tier::Portable => portable::scale_shift_par(scale, shift, input, output, chunk),
-        Tier::Avx2 | Tier::Avx512 => run_avx2(scale, shift, Some(input), output, chunk)?,
-    }
+    output
+        .par_chunks_mut(chunk)
+        .zip(input.par_chunks(chunk))
+        .for_each(|(d, s)| kernel(scale, shift, s, d));
     Ok(())
 }
 
@@ -175,42 +180,11 @@ pub fn scale_shift_nhwc_inplace_with_tier(
     shift: &[f32],
     x: &mut [f32],
 ) -> Result<()> {
-    tier.ensure_available()?;
+    let kernel = KernelTable::for_tier(tier)?.scale_shift_inplace.run;
     check_affine(scale, shift, "x", x.len())?;
     let chunk = chunk_len(scale.len());
-    match tier {
-        Tier::Reference => reference::scale_shift_nhwc_inplace(scale, shift, x),
-        Tier::Portable => portable::scale_shift_inplace_par(scale, shift, x, chunk),
-        Tier::Avx2 | Tier::Avx512 => run_avx2(scale, shift, None, x, chunk)?,
-    }
+    x.par_chunks_mut(chunk).for_each(|b| kernel(scale, shift, b));
     Ok(())
-}
-
-#[cfg(target_arch = "x86_64")]
-fn run_avx2(
-    scale: &[f32],
-    shift: &[f32],
-    input: Option<&[f32]>,
-    out: &mut [f32],
-    chunk: usize,
-) -> Result<()> {
-    use rayon::prelude::*;
-    let isa = x86_64::Avx2::detect()?;
-    match input {
-        Some(src) => out
-            .par_chunks_mut(chunk)
-            .zip(src.par_chunks(chunk))
-            .for_each(|(d, s)| x86_64::f32_scaleshift_8c_avx2(isa, scale, shift, s, d)),
-        None => out
-            .par_chunks_mut(chunk)
-            .for_each(|x| x86_64::f32_scaleshift_8c_inplace_avx2(isa, scale, shift, x)),
-    }
-    Ok(())
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn run_avx2(_: &[f32], _: &[f32], _: Option<&[f32]>, _: &mut [f32], _: usize) -> Result<()> {
-    Tier::Avx2.ensure_available().map(|_| ())
 }
 
 /// `output = input · scale + shift` with [`Tier::active`].

@@ -10,30 +10,28 @@
 //! tier's `x * a + b`, so the two tiers agree bit for bit; the kernel is memory-bound and FMA
 //! would not make it faster.
 
-use crate::error::Result;
+use crate::dispatch::{kernel, Kernel, ScaleShiftFn, ScaleShiftInplaceFn};
 use crate::tier::Tier;
 use core::arch::x86_64::*;
 
-/// Proof that this CPU has AVX2 and FMA; only [`Avx2::detect`] makes one.
-#[derive(Clone, Copy, Debug)]
-pub struct Avx2(());
-
-impl Avx2 {
-    /// Checks the CPU (cached) and returns the proof, or `TierUnavailable`.
-    pub fn detect() -> Result<Self> {
-        Tier::Avx2.ensure_available().map(|_| Avx2(()))
-    }
+/// The kernels (out of place, in place), if this CPU has AVX2 and FMA: the only way out of
+/// this module, which is what makes calling them sound (see [`crate::dispatch`]).
+pub(super) fn kernels() -> Option<(Kernel<ScaleShiftFn>, Kernel<ScaleShiftInplaceFn>)> {
+    Tier::Avx2.is_available().then_some((
+        kernel!(f32_scaleshift_8c_avx2),
+        kernel!(f32_scaleshift_8c_inplace_avx2),
+    ))
 }
 
 /// Channels per vector.
-pub const CHANNEL_TILE: usize = 8;
+const CHANNEL_TILE: usize = 8;
 
 /// Safe entry: `dst = src · scale + shift`; `src.len() == dst.len()`, a multiple of
 /// `scale.len() == shift.len() >= 1` (checked by the dispatcher, re-asserted here cheaply).
-pub fn f32_scaleshift_8c_avx2(_isa: Avx2, scale: &[f32], shift: &[f32], src: &[f32], dst: &mut [f32]) {
+fn f32_scaleshift_8c_avx2(scale: &[f32], shift: &[f32], src: &[f32], dst: &mut [f32]) {
     let c = scale.len();
     assert!(c > 0 && shift.len() == c && src.len() == dst.len() && src.len().is_multiple_of(c));
-    // SAFETY: `_isa` proves AVX2+FMA; the assert gives the pointer ranges the kernel reads
+    // SAFETY: only `kernels()` hands this function out, after checking AVX2+FMA; the assert gives the pointer ranges the kernel reads
     // (`src`, `scale`, `shift`) and writes (`dst`, disjoint from `src` by borrow rules).
     unsafe {
         scaleshift_fma(
@@ -48,7 +46,7 @@ pub fn f32_scaleshift_8c_avx2(_isa: Avx2, scale: &[f32], shift: &[f32], src: &[f
 }
 
 /// Safe entry: in-place `x = x · scale + shift`.
-pub fn f32_scaleshift_8c_inplace_avx2(_isa: Avx2, scale: &[f32], shift: &[f32], x: &mut [f32]) {
+fn f32_scaleshift_8c_inplace_avx2(scale: &[f32], shift: &[f32], x: &mut [f32]) {
     let c = scale.len();
     assert!(c > 0 && shift.len() == c && x.len().is_multiple_of(c));
     let p = x.as_mut_ptr();

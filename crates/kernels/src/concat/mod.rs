@@ -29,11 +29,11 @@ const OP: &str = "concat_channels";
 pub const PAR_CHUNK: usize = 32 * 1024;
 
 /// The name of the kernel a tier runs.
-pub fn kernel_name(tier: Tier) -> &'static str {
-    match tier {
-        Tier::Reference => "f32_concat_reference",
-        Tier::Portable | Tier::Avx2 | Tier::Avx512 => "f32_concat_pixelcopy_portable",
-    }
+pub fn kernel_name(tier: Tier) -> Result<&'static str> {
+    Ok(match tier.ensure_available()? {
+        Tier::Reference => "concat_channels_nhwc",
+        _ => "f32_concat_pixelcopy_portable",
+    })
 }
 
 /// Pixels per rayon task for `stride` output floats per pixel.
@@ -80,13 +80,13 @@ pub fn concat_channels_nhwc_with_tier(
     match tier {
         Tier::Reference => reference::concat_channels_nhwc(inputs, channels, pixels, output),
         // Avx2: deliberately the portable memcpy, see the module docs.
-        Tier::Portable | Tier::Avx2 | Tier::Avx512 => {
+        _ => {
             let per_task = pixels_per_task(total);
             output
                 .par_chunks_mut(per_task * total)
                 .enumerate()
                 .for_each(|(t, dst)| {
-                    portable::concat_block(inputs, channels, t * per_task, dst);
+                    portable::f32_concat_pixelcopy_portable(inputs, channels, t * per_task, dst);
                 });
         }
     }
@@ -139,7 +139,7 @@ pub fn copy_channels_into_with_tier(
     match tier {
         Tier::Reference => reference::copy_channels_into(src, c, dst, dst_pixel_stride, dst_c_offset),
         // Avx2: deliberately the portable memcpy, see the module docs.
-        Tier::Portable | Tier::Avx2 | Tier::Avx512 => {
+        _ => {
             let per_task = pixels_per_task(dst_pixel_stride);
             dst.par_chunks_mut(per_task * dst_pixel_stride)
                 .zip(src.par_chunks(per_task * c))

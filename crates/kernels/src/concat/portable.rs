@@ -2,7 +2,7 @@
 
 /// Fills `dst`, the output pixels starting at pixel `p0` (`dst.len()` a whole number of
 /// pixels of `Σ channels` floats).
-pub fn concat_block(inputs: &[&[f32]], channels: &[usize], p0: usize, dst: &mut [f32]) {
+pub fn f32_concat_pixelcopy_portable(inputs: &[&[f32]], channels: &[usize], p0: usize, dst: &mut [f32]) {
     let total: usize = channels.iter().sum();
     for (p, out_px) in dst.chunks_exact_mut(total).enumerate() {
         let mut off = 0;

@@ -31,14 +31,23 @@
 
 mod im2col;
 pub mod reference;
-mod small_n;
+pub(crate) mod small_n;
 #[cfg(target_arch = "x86_64")]
-pub mod x86_64;
+mod x86_64;
 
 pub use im2col::Im2col;
+
+/// The AVX2+FMA small-N kernel, if this CPU has AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn avx2_small_n_kernel() -> Option<Kernel<SmallNFn>> {
+    x86_64::kernel()
+}
 pub use small_n::{use_small_n, SMALL_N};
 
 use crate::depthwise;
+use crate::dispatch::KernelTable;
+#[cfg(target_arch = "x86_64")]
+use crate::dispatch::{Kernel, SmallNFn};
 use crate::epilogue::Epilogue;
 use crate::error::{check_len, KernelError, Result};
 use crate::gemm::{self, MatrixA, PackedB};
@@ -247,14 +256,11 @@ pub fn conv2d_nhwc_with_tier(
                 cols,
                 epilogue,
             };
+            let kernel = KernelTable::for_tier(tier)?.small_n.run;
             let run = |(idx, chunk): (usize, &mut [f32])| {
                 let p0 = idx * small_n::PIXELS_PER_ITEM;
                 let count = small_n::PIXELS_PER_ITEM.min(m - p0);
-                match tier {
-                    #[cfg(target_arch = "x86_64")]
-                    Tier::Avx2 | Tier::Avx512 => x86_64::run_pixels(&s, p0, count, chunk, out_pixel_stride),
-                    _ => small_n::run_pixels(small_n::PortableDot, &s, p0, count, chunk, out_pixel_stride),
-                }
+                kernel(&s, p0, count, chunk, out_pixel_stride)
             };
             output[..needed]
                 .par_chunks_mut(small_n::PIXELS_PER_ITEM * out_pixel_stride)

@@ -126,6 +126,17 @@ pub(crate) trait Dot: Copy {
     ) -> [f32; G];
 }
 
+/// The portable tier's kernel: [`run_pixels`] with [`PortableDot`].
+pub(crate) fn f32_conv_small_n_dot8_portable(
+    s: &SmallN,
+    p0: usize,
+    count: usize,
+    out: &mut [f32],
+    stride: usize,
+) {
+    run_pixels(PortableDot, s, p0, count, out, stride)
+}
+
 /// The lanes of an accumulator summed pairwise in a fixed tree.
 #[inline(always)]
 pub(crate) fn sum_lanes(a: &[f32; LANES]) -> f32 {

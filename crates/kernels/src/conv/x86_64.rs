@@ -2,28 +2,30 @@
 //! with up to four weight columns as 8-lane fused multiply-adds, each 8-float load of the input
 //! shared by the columns; the pixel loop is the safe generic body compiled with AVX2+FMA.
 
-use super::small_n::{self, Dot, PortableDot, SmallN};
+use super::small_n::{self, Dot, SmallN};
+use crate::dispatch::{kernel, Kernel, SmallNFn};
 use crate::tier::Tier;
 use std::arch::x86_64::*;
 
-/// Name of the AVX2 small-N convolution kernel.
-pub const SMALL_N_KERNEL_NAME: &str = "f32_conv_small_n_dot8_fma";
-
-/// Proof that the CPU has AVX2 and FMA, and the dot products that need them.
+/// The AVX2+FMA dot products. A value exists only inside this file, made by the kernel that
+/// [`kernel`] hands out after checking the CPU, so holding one proves AVX2 and FMA.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct DotFma {
     _detected: (),
 }
 
-/// [`small_n::run_pixels`] with the FMA dot products; the portable ones if the CPU lacks
-/// AVX2 or FMA.
-pub(crate) fn run_pixels(s: &SmallN, p0: usize, count: usize, out: &mut [f32], stride: usize) {
-    if Tier::Avx2.is_available() {
-        // SAFETY: AVX2 and FMA were detected at run time just above.
-        unsafe { run_pixels_fma(DotFma { _detected: () }, s, p0, count, out, stride) }
-    } else {
-        small_n::run_pixels(PortableDot, s, p0, count, out, stride)
-    }
+/// The small-N kernel, if this CPU has AVX2 and FMA: the only way out of this module (see
+/// [`crate::dispatch`]).
+pub(super) fn kernel() -> Option<Kernel<SmallNFn>> {
+    Tier::Avx2
+        .is_available()
+        .then_some(kernel!(f32_conv_small_n_dot8_fma))
+}
+
+/// [`small_n::run_pixels`] with the FMA dot products.
+fn f32_conv_small_n_dot8_fma(s: &SmallN, p0: usize, count: usize, out: &mut [f32], stride: usize) {
+    // SAFETY: only `kernel()` hands this function out, after AVX2 and FMA were detected.
+    unsafe { run_pixels_fma(DotFma { _detected: () }, s, p0, count, out, stride) }
 }
 
 /// The pixel loop compiled with AVX2+FMA enabled, so the dot products inline into it.

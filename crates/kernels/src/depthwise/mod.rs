@@ -75,6 +75,7 @@
 //! selects a kernel instance compiled for that mask, which needs no zero buffer and no
 //! allocation at all.
 
+use crate::dispatch::KernelTable;
 use crate::epilogue::Epilogue;
 use crate::error::{check_len, KernelError, Result};
 use crate::params::Conv2dParams;
@@ -128,20 +129,16 @@ pub fn depthwise_conv2d_nhwc_with_tier(
     output: &mut [f32],
     epilogue: &Epilogue,
 ) -> Result<()> {
+    let row = KernelTable::for_tier(tier)?.depthwise.row;
     let geom = validate(params, input, weights, output, epilogue)?;
-    match tier.ensure_available()? {
-        Tier::Reference => {
-            reference::depthwise_conv2d_nhwc(params, input, weights, output, epilogue);
-            Ok(())
-        }
-        Tier::Portable => {
-            for_each_output_row(&geom, input, output, |image, oy, out_row| {
-                portable::dwconv_row(&geom, image, weights, epilogue, oy, out_row)
-            });
-            Ok(())
-        }
-        Tier::Avx2 | Tier::Avx512 => run_avx2(&geom, input, weights, output, epilogue),
+    if tier == Tier::Reference {
+        reference::depthwise_conv2d_nhwc(params, input, weights, output, epilogue);
+        return Ok(());
     }
+    for_each_output_row(&geom, input, output, |image, oy, out_row| {
+        row(&geom, image, weights, epilogue, oy, out_row)
+    });
+    Ok(())
 }
 
 /// Rung 2 of the ladder on every row: the channel-innermost loop for any kernel, stride and
@@ -162,38 +159,57 @@ pub fn depthwise_conv2d_nhwc_generic(
     Ok(())
 }
 
-#[cfg(target_arch = "x86_64")]
-fn run_avx2(
-    geom: &Geometry,
-    input: &[f32],
-    weights: &[f32],
-    output: &mut [f32],
-    ep: &Epilogue,
-) -> Result<()> {
-    let kernel = x86_64::RowKernel::new()?;
-    for_each_output_row(geom, input, output, |image, oy, out_row| {
-        kernel.run(geom, image, weights, ep, oy, out_row)
-    });
-    Ok(())
+/// Computes output row `oy` of one image (`image` is `[in_h, in_w, c]`, `out_row` is `[out_w, c]`).
+pub(crate) type DepthwiseRowFn = fn(&Geometry, &[f32], &[f32], &Epilogue, usize, &mut [f32]);
+
+/// One tier's depthwise kernels: the row function and the names of the functions it runs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DepthwiseKernels {
+    pub row: DepthwiseRowFn,
+    pub name_3x3s1: &'static str,
+    pub name_3x3s2: &'static str,
+    pub name_generic: &'static str,
 }
 
-#[cfg(not(target_arch = "x86_64"))]
-fn run_avx2(_: &Geometry, _: &[f32], _: &[f32], _: &mut [f32], _: &Epilogue) -> Result<()> {
-    Tier::Avx2.ensure_available().map(|_| ())
+pub(crate) fn portable_kernels() -> DepthwiseKernels {
+    DepthwiseKernels {
+        row: portable::dwconv_row,
+        name_3x3s1: "f32_dwconv_3x3s1_8c_portable",
+        name_3x3s2: "f32_dwconv_3x3s2_8c_portable",
+        name_generic: "f32_dwconv_generic_portable",
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn avx2_kernels() -> Option<DepthwiseKernels> {
+    fn row(g: &Geometry, image: &[f32], w: &[f32], ep: &Epilogue, oy: usize, out_row: &mut [f32]) {
+        if let Ok(k) = x86_64::RowKernel::new() {
+            k.run(g, image, w, ep, oy, out_row)
+        }
+    }
+    Tier::Avx2.is_available().then_some(DepthwiseKernels {
+        row,
+        name_3x3s1: "f32_dwconv_3x3s1_8c_fma",
+        name_3x3s2: "f32_dwconv_3x3s2_8c_fma",
+        name_generic: "f32_dwconv_generic_avx2",
+    })
+}
+
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn avx512_kernels() -> Option<DepthwiseKernels> {
+    avx2_kernels().filter(|_| Tier::Avx512.is_available())
 }
 
 /// The name of the inner kernel `tier` runs for `params`, for benchmark and log records.
-pub fn kernel_name(tier: Tier, params: &Conv2dParams) -> &'static str {
+pub fn kernel_name(tier: Tier, params: &Conv2dParams) -> Result<&'static str> {
+    let k = KernelTable::for_tier(tier)?.depthwise;
     let is_3x3 = params.kh == 3 && params.kw == 3 && params.stride_h == params.stride_w;
-    match (tier, is_3x3, params.stride_h) {
-        (Tier::Reference, _, _) => "f32_dwconv_reference",
-        (Tier::Portable, true, 1) => "f32_dwconv_3x3s1_8c_portable",
-        (Tier::Portable, true, 2) => "f32_dwconv_3x3s2_8c_portable",
-        (Tier::Avx2 | Tier::Avx512, true, 1) => "f32_dwconv_3x3s1_8c_fma",
-        (Tier::Avx2 | Tier::Avx512, true, 2) => "f32_dwconv_3x3s2_8c_fma",
-        (Tier::Portable, _, _) => "f32_dwconv_generic_portable",
-        (Tier::Avx2 | Tier::Avx512, _, _) => "f32_dwconv_generic_avx2",
-    }
+    Ok(match (tier, is_3x3, params.stride_h) {
+        (Tier::Reference, _, _) => "depthwise_conv2d_nhwc",
+        (_, true, 1) => k.name_3x3s1,
+        (_, true, 2) => k.name_3x3s2,
+        _ => k.name_generic,
+    })
 }
 
 /// Depthwise convolution of an ndarray NHWC batch, allocating the output.

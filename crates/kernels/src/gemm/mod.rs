@@ -31,8 +31,8 @@
 //! 1. [`reference::gemm_reference`]: the naive triple loop, the oracle.
 //! 2. [`reference::gemm_loop_reordered`]: the same sum in i-k-j order (unit-stride inner loop).
 //! 3. `frame.rs` + `portable.rs`: cache blocking, packing and a 6x16 register tile in plain Rust.
-//! 4. `x86_64.rs`: the same tile with AVX2+FMA intrinsics ([`x86_64::KERNEL_NAME`]), and with
-//!    one zmm per row under AVX-512F ([`x86_64::KERNEL_NAME_AVX512`]).
+//! 4. `x86_64.rs`: the same tile with AVX2+FMA intrinsics (`f32_gemm_6x16_fma`), and with
+//!    one zmm per row under AVX-512F (`f32_gemm_6x16_avx512`).
 //! 5. Threads: row blocks over rayon ([`gemm_with_tier`]).
 //!
 //! # Scratch memory
@@ -43,14 +43,18 @@
 
 mod frame;
 mod pack;
-pub mod portable;
+pub(crate) mod portable;
 pub mod reference;
 #[cfg(target_arch = "x86_64")]
-pub mod x86_64;
+mod x86_64;
 
+pub(crate) use frame::ItemArgs;
 pub(crate) use pack::{interleave6, with_scratch};
 pub use pack::{MatrixA, PackA, PackedB};
 
+#[cfg(target_arch = "x86_64")]
+use crate::dispatch::Kernel;
+use crate::dispatch::{GemmItemFn, KernelTable};
 use crate::epilogue::Epilogue;
 use crate::error::{check_len, KernelError, Result};
 use crate::tier::Tier;
@@ -70,17 +74,20 @@ pub const MC: usize = 120;
 pub const NC: usize = 2048;
 
 /// The name of the micro-kernel a tier runs (`f32_gemm_6x16_fma`, ...), for benchmark logs.
-pub fn kernel_name(tier: Tier) -> &'static str {
-    match tier {
-        Tier::Reference => "f32_gemm_reference",
-        Tier::Portable => portable::KERNEL_NAME,
-        #[cfg(target_arch = "x86_64")]
-        Tier::Avx2 => x86_64::KERNEL_NAME,
-        #[cfg(target_arch = "x86_64")]
-        Tier::Avx512 => x86_64::KERNEL_NAME_AVX512,
-        #[cfg(not(target_arch = "x86_64"))]
-        Tier::Avx2 | Tier::Avx512 => "unavailable",
-    }
+pub fn kernel_name(tier: Tier) -> Result<&'static str> {
+    Ok(KernelTable::for_tier(tier)?.gemm.name)
+}
+
+/// The AVX2+FMA work item, if this CPU has AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn avx2_kernel() -> Option<Kernel<GemmItemFn>> {
+    x86_64::avx2_kernel()
+}
+
+/// The AVX-512 work item, if this CPU has AVX-512F.
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn avx512_kernel() -> Option<Kernel<GemmItemFn>> {
+    x86_64::avx512_kernel()
 }
 
 /// `C = epilogue(A · B)` with the tier from [`Tier::active`].
@@ -94,8 +101,8 @@ pub fn gemm(a: &dyn PackA, b: &PackedB, c: &mut [f32], ldc: usize, epilogue: &Ep
 /// [`gemm`] with an explicit tier.
 ///
 /// [`Tier::Reference`] only receives packed operands here, so it unpacks them (allocating) and
-/// runs [`reference::gemm_reference`]; tests call `gemm_reference` on the plain matrices instead,
-/// so the packers are tested too.
+/// runs the naive loops; tests call [`reference::gemm_reference`] on the plain matrices
+/// instead, so the packers are tested too.
 pub fn gemm_with_tier(
     tier: Tier,
     a: &dyn PackA,
@@ -104,11 +111,48 @@ pub fn gemm_with_tier(
     ldc: usize,
     epilogue: &Epilogue,
 ) -> Result<()> {
-    let tier = tier.ensure_available()?;
+    let item = KernelTable::for_tier(tier)?.gemm.run;
+    let Some(c) = checked_c(a, b, c, ldc, epilogue)? else {
+        return Ok(());
+    };
+    frame::gemm_parallel(a, b, c, ldc, epilogue, item);
+    Ok(())
+}
+
+/// [`gemm_with_tier`] on the calling thread only, without splitting rows over rayon.
+///
+/// For kernels that parallelise over their own independent work (Winograd runs 36 small
+/// products per block of tiles, one block per thread). Same results as [`gemm_with_tier`]:
+/// the row split never changes the order of a reduction.
+pub(crate) fn gemm_serial(
+    item: GemmItemFn,
+    a: &dyn PackA,
+    b: &PackedB,
+    c: &mut [f32],
+    ldc: usize,
+    epilogue: &Epilogue,
+) -> Result<()> {
+    let Some(c) = checked_c(a, b, c, ldc, epilogue)? else {
+        return Ok(());
+    };
+    frame::gemm_serial(a, b, c, ldc, epilogue, item);
+    Ok(())
+}
+
+/// Validates a GEMM and handles the empty cases: `Some(c)`, trimmed to the `m x n` elements
+/// it covers, when there are products to compute; `None` when there is nothing left to do
+/// (m or n is 0, or k is 0 and every element became the epilogue of 0).
+fn checked_c<'c>(
+    a: &dyn PackA,
+    b: &PackedB,
+    c: &'c mut [f32],
+    ldc: usize,
+    epilogue: &Epilogue,
+) -> Result<Option<&'c mut [f32]>> {
     let (m, k, n) = (a.m(), a.k(), b.n());
     validate(m, k, n, b.k(), c.len(), ldc, epilogue)?;
     if m == 0 || n == 0 {
-        return Ok(());
+        return Ok(None);
     }
     let c = &mut c[..(m - 1) * ldc + n];
     if k == 0 {
@@ -119,84 +163,9 @@ pub fn gemm_with_tier(
                 .enumerate()
                 .for_each(|(j, v)| *v = epilogue.apply(j, 0.0))
         });
-        return Ok(());
+        return Ok(None);
     }
-    match tier {
-        Tier::Reference => {
-            let a_rows = pack::unpack_a(a);
-            reference::gemm_reference(m, k, n, &a_rows, k, &b.to_row_major(), n, c, ldc, epilogue)
-        }
-        Tier::Portable => {
-            frame::gemm_parallel(a, b, c, ldc, epilogue, portable::run_item);
-            Ok(())
-        }
-        #[cfg(target_arch = "x86_64")]
-        Tier::Avx2 => {
-            let kernel = x86_64::Fma6x16::detect().ok_or(KernelError::TierUnavailable {
-                tier: Tier::Avx2,
-                reason: "the CPU lacks AVX2 and FMA",
-            })?;
-            frame::gemm_parallel(a, b, c, ldc, epilogue, |args| x86_64::run_item(kernel, args));
-            Ok(())
-        }
-        #[cfg(target_arch = "x86_64")]
-        Tier::Avx512 => {
-            let kernel = x86_64::Avx512x6x16::detect().ok_or(KernelError::TierUnavailable {
-                tier: Tier::Avx512,
-                reason: "the CPU lacks AVX-512F",
-            })?;
-            frame::gemm_parallel(a, b, c, ldc, epilogue, |args| {
-                x86_64::run_item_avx512(kernel, args)
-            });
-            Ok(())
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        Tier::Avx2 | Tier::Avx512 => tier.ensure_available().map(|_| ()),
-    }
-}
-
-/// [`gemm_with_tier`] on the calling thread only, without splitting rows over rayon.
-///
-/// For kernels that parallelise over their own independent work (Winograd runs 36 small
-/// products per block of tiles, one block per thread). Same results as [`gemm_with_tier`]:
-/// the row split never changes the order of a reduction.
-pub(crate) fn gemm_serial_with_tier(
-    tier: Tier,
-    a: &dyn PackA,
-    b: &PackedB,
-    c: &mut [f32],
-    ldc: usize,
-    epilogue: &Epilogue,
-) -> Result<()> {
-    let (m, k, n) = (a.m(), a.k(), b.n());
-    validate(m, k, n, b.k(), c.len(), ldc, epilogue)?;
-    if m == 0 || n == 0 || k == 0 || tier == Tier::Reference {
-        // The degenerate and oracle cases allocate anyway; the threaded entry handles them.
-        return gemm_with_tier(tier, a, b, c, ldc, epilogue);
-    }
-    let c = &mut c[..(m - 1) * ldc + n];
-    match tier.ensure_available()? {
-        #[cfg(target_arch = "x86_64")]
-        Tier::Avx2 => {
-            let kernel = x86_64::Fma6x16::detect().ok_or(KernelError::TierUnavailable {
-                tier: Tier::Avx2,
-                reason: "the CPU lacks AVX2 and FMA",
-            })?;
-            frame::gemm_serial(a, b, c, ldc, epilogue, |args| x86_64::run_item(kernel, args));
-        }
-        #[cfg(target_arch = "x86_64")]
-        Tier::Avx512 => {
-            let kernel = x86_64::Avx512x6x16::detect().ok_or(KernelError::TierUnavailable {
-                tier: Tier::Avx512,
-                reason: "the CPU lacks AVX-512F",
-            })?;
-            frame::gemm_serial(a, b, c, ldc, epilogue, |args| {
-                x86_64::run_item_avx512(kernel, args)
-            });
-        }
-        _ => frame::gemm_serial(a, b, c, ldc, epilogue, portable::run_item),
-    }
-    Ok(())
+    Ok(Some(c))
 }
 
 /// Checks the shapes shared by every GEMM entry point.

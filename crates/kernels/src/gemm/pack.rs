@@ -222,18 +222,17 @@ pub(crate) fn interleave6(src: &[&[f32]; MR], dst: &mut [f32]) {
         d[5] = r5[kk];
     }
 }
-
-/// Unpacks any `PackA` into a row-major `m x k` matrix (allocates; for the reference tier).
-pub(crate) fn unpack_a(a: &dyn PackA) -> Vec<f32> {
-    let (m, k) = (a.m(), a.k());
-    let mut out = vec![0.0; m * k];
+/// Rows `row0 .. row0 + rows` of `a` as a row-major `rows x k` matrix.
+pub(crate) fn unpack_a_rows(a: &dyn PackA, row0: usize, rows: usize) -> Vec<f32> {
+    let k = a.k();
+    let mut out = vec![0.0; rows * k];
     let mut panel = vec![0.0; MR * k];
-    for row0 in (0..m).step_by(MR) {
-        let rows = MR.min(m - row0);
-        a.pack_panel(row0, rows, 0, k, &mut panel);
-        for i in 0..rows {
+    for r0 in (0..rows).step_by(MR) {
+        let panel_rows = MR.min(rows - r0);
+        a.pack_panel(row0 + r0, panel_rows, 0, k, &mut panel);
+        for i in 0..panel_rows {
             for kk in 0..k {
-                out[(row0 + i) * k + kk] = panel[kk * MR + i];
+                out[(r0 + i) * k + kk] = panel[kk * MR + i];
             }
         }
     }

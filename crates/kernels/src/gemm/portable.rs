@@ -9,9 +9,6 @@ use super::frame::{self, ItemArgs, MicroKernel};
 use super::{MR, NR};
 use crate::epilogue::Epilogue;
 
-/// Name of the portable micro-kernel.
-pub const KERNEL_NAME: &str = "f32_gemm_6x16_portable";
-
 /// The portable 6x16 micro-kernel.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Portable6x16;
@@ -58,6 +55,6 @@ impl MicroKernel for Portable6x16 {
 }
 
 /// Runs one work item with the portable micro-kernel.
-pub(crate) fn run_item(args: ItemArgs) {
+pub(crate) fn f32_gemm_6x16_portable(args: ItemArgs) {
     frame::run_item(Portable6x16, args)
 }

@@ -5,6 +5,8 @@
 //! in i-k-j order, so the inner loop walks a row of B and a row of C with unit stride and
 //! vectorises; it is the first optimisation step of how-to-optimize-gemm, before blocking.
 
+use super::frame::ItemArgs;
+use super::pack::unpack_a_rows;
 use crate::epilogue::Epilogue;
 use crate::error::{check_len, Result};
 
@@ -109,4 +111,22 @@ pub fn gemm_loop_reordered(
         epilogue.apply_row(c_row, 0);
     }
     Ok(())
+}
+
+/// The oracle as the reference tier's GEMM work item (the kernel table's signature): rows
+/// `row0 .. row0 + rows` of C by the naive i-j-k loops of [`gemm_reference`], on A and B
+/// unpacked from their packed forms (allocating; this tier is for testing).
+pub(crate) fn gemm_item_reference(args: ItemArgs) {
+    let (k, n, ldc) = (args.a.k(), args.b.n(), args.ldc);
+    let a = unpack_a_rows(args.a, args.row0, args.rows);
+    let b = args.b.to_row_major();
+    for i in 0..args.rows {
+        for j in 0..n {
+            let mut acc = 0.0f32;
+            for kk in 0..k {
+                acc += a[i * k + kk] * b[kk * n + j];
+            }
+            args.c[i * ldc + j] = args.epilogue.apply(j, acc);
+        }
+    }
 }

@@ -18,17 +18,16 @@
 //!
 //! One generic `#[inline(always)]` body ([`tile_6x16`]) is compiled inside the thin
 //! `#[target_feature(enable = "avx2,fma")]` wrapper [`run_item_fma`] (matrixmultiply's
-//! `kernel_x86_avx` -> `kernel_target_fma` pattern). The token [`Fma6x16`] can only be made by
-//! [`Fma6x16::detect`], so holding one proves the CPU has the features.
+//! `kernel_x86_avx` -> `kernel_target_fma` pattern). The micro-kernel type [`Fma6x16`] is made
+//! only inside this file, by the work item that `avx2_kernel()` hands out after checking the
+//! CPU, so a value of it proves the CPU has the features.
 
 use super::frame::{self, ItemArgs, MicroKernel};
 use super::{MR, NR};
+use crate::dispatch::{kernel, GemmItemFn, Kernel};
 use crate::epilogue::{Activation, Epilogue};
 use crate::tier::Tier;
 use std::arch::x86_64::*;
-
-/// Name of the AVX2+FMA micro-kernel.
-pub const KERNEL_NAME: &str = "f32_gemm_6x16_fma";
 
 /// Proof that the CPU has AVX2 and FMA, and the micro-kernel that needs them.
 #[derive(Debug, Clone, Copy)]
@@ -36,11 +35,10 @@ pub(crate) struct Fma6x16 {
     _detected: (),
 }
 
-impl Fma6x16 {
-    /// `Some` only when AVX2 and FMA were detected at run time.
-    pub(crate) fn detect() -> Option<Fma6x16> {
-        Tier::Avx2.is_available().then_some(Fma6x16 { _detected: () })
-    }
+/// The AVX2+FMA work item, if this CPU has AVX2 and FMA: the only way out of this module of
+/// a function that makes an [`Fma6x16`] (see [`crate::dispatch`]).
+pub(super) fn avx2_kernel() -> Option<Kernel<GemmItemFn>> {
+    Tier::Avx2.is_available().then_some(kernel!(f32_gemm_6x16_fma))
 }
 
 impl MicroKernel for Fma6x16 {
@@ -89,9 +87,9 @@ fn next_sliver(prefetch: &[f32], kc: usize) -> *const f32 {
 }
 
 /// Runs one work item of the blocked GEMM with the FMA micro-kernel.
-pub(crate) fn run_item(kernel: Fma6x16, args: ItemArgs) {
-    // SAFETY: a `Fma6x16` is only created by `detect`, after AVX2 and FMA were detected.
-    unsafe { run_item_fma(kernel, args) }
+fn f32_gemm_6x16_fma(args: ItemArgs) {
+    // SAFETY: only `avx2_kernel()` hands this function out, after AVX2 and FMA were detected.
+    unsafe { run_item_fma(Fma6x16 { _detected: () }, args) }
 }
 
 /// The blocked loops compiled with AVX2+FMA enabled, so the micro-kernel inlines into them.
@@ -220,9 +218,6 @@ unsafe fn epilogue_8(e: &EpilogueCols, j0: usize, mut y: __m256) -> __m256 {
     y
 }
 
-/// Name of the AVX-512 micro-kernel.
-pub const KERNEL_NAME_AVX512: &str = "f32_gemm_6x16_avx512";
-
 /// Proof that the CPU has AVX-512F, and the 6x16 micro-kernel that uses it: one zmm per row
 /// of the tile (16 columns), so a k step is one load of B, six broadcasts of A and six FMAs,
 /// the same FLOPs as the AVX2 kernel's twelve in half the instructions. On Zen 4 each zmm FMA
@@ -233,13 +228,12 @@ pub(crate) struct Avx512x6x16 {
     _detected: (),
 }
 
-impl Avx512x6x16 {
-    /// `Some` only when AVX-512F (and AVX2, FMA) were detected at run time.
-    pub(crate) fn detect() -> Option<Avx512x6x16> {
-        Tier::Avx512
-            .is_available()
-            .then_some(Avx512x6x16 { _detected: () })
-    }
+/// The AVX-512 work item, if this CPU has AVX-512F, AVX2 and FMA: the only way out of this
+/// module of a function that makes an [`Avx512x6x16`].
+pub(super) fn avx512_kernel() -> Option<Kernel<GemmItemFn>> {
+    Tier::Avx512
+        .is_available()
+        .then_some(kernel!(f32_gemm_6x16_avx512))
 }
 
 impl MicroKernel for Avx512x6x16 {
@@ -277,9 +271,9 @@ impl MicroKernel for Avx512x6x16 {
 }
 
 /// Runs one work item of the blocked GEMM with the AVX-512 micro-kernel.
-pub(crate) fn run_item_avx512(kernel: Avx512x6x16, args: ItemArgs) {
-    // SAFETY: an `Avx512x6x16` is only created by `detect`, after AVX-512F was detected.
-    unsafe { run_item_avx512f(kernel, args) }
+fn f32_gemm_6x16_avx512(args: ItemArgs) {
+    // SAFETY: only `avx512_kernel()` hands this function out, after AVX-512F was detected.
+    unsafe { run_item_avx512f(Avx512x6x16 { _detected: () }, args) }
 }
 
 /// The blocked loops compiled with AVX-512F enabled.

@@ -77,11 +77,11 @@ impl PadShape {
 }
 
 /// The name of the kernel a tier runs.
-pub fn kernel_name(tier: Tier) -> &'static str {
-    match tier {
-        Tier::Reference => "f32_zero_pad_reference",
-        Tier::Portable | Tier::Avx2 | Tier::Avx512 => "f32_zero_pad_rowcopy_portable",
-    }
+pub fn kernel_name(tier: Tier) -> Result<&'static str> {
+    Ok(match tier.ensure_available()? {
+        Tier::Reference => "zero_pad_nhwc",
+        _ => "f32_zero_pad_rowcopy_portable",
+    })
 }
 
 /// Pads `input` `(batch, h, w, c)` with zeros into `output`
@@ -120,13 +120,13 @@ pub fn zero_pad_nhwc_with_tier(
     match tier {
         Tier::Reference => reference::zero_pad_nhwc(&s, input, output),
         // Avx2: deliberately the portable memcpy/memset rows, see the module docs.
-        Tier::Portable | Tier::Avx2 | Tier::Avx512 => {
+        _ => {
             let row = s.out_w() * c;
             output
                 .par_chunks_mut(row)
                 .with_min_len((PAR_CHUNK / row).max(1))
                 .enumerate()
-                .for_each(|(r, dst)| portable::zero_pad_row(&s, input, r, dst));
+                .for_each(|(r, dst)| portable::f32_zero_pad_rowcopy_portable(&s, input, r, dst));
         }
     }
     Ok(())

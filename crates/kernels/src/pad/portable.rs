@@ -4,7 +4,7 @@
 use super::PadShape;
 
 /// Writes output row `r` (counted over all images) into `dst` (`out_w · c` floats).
-pub fn zero_pad_row(s: &PadShape, input: &[f32], r: usize, dst: &mut [f32]) {
+pub fn f32_zero_pad_rowcopy_portable(s: &PadShape, input: &[f32], r: usize, dst: &mut [f32]) {
     let (n, y) = (r / s.out_h(), r % s.out_h());
     if y < s.top || y >= s.top + s.h {
         dst.fill(0.0);

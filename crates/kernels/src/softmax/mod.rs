@@ -22,12 +22,15 @@
 //! Rows are independent and rayon splits over fixed blocks of whole rows, so results are
 //! bit-identical for any thread count.
 
+use crate::dispatch::KernelTable;
+#[cfg(target_arch = "x86_64")]
+use crate::dispatch::{ExpFn, Kernel, SoftmaxFn};
 use crate::error::{check_len, KernelError, Result};
 use crate::tier::Tier;
 use ndarray::{Array4, ArrayView4};
 use rayon::prelude::*;
 
-mod portable;
+pub(crate) mod portable;
 pub mod reference;
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
@@ -40,20 +43,19 @@ pub const PAR_CHUNK: usize = 16 * 1024;
 pub use portable::{GROUP, SMALL_C};
 
 /// The name of the kernel a tier runs for `c` channels.
-pub fn kernel_name(tier: Tier, c: usize) -> &'static str {
-    match tier {
-        Tier::Reference => "f32_softmax_libm_reference",
-        Tier::Portable if c < SMALL_C => "f32_softmax_8rows_polyexp_portable",
-        Tier::Portable => "f32_softmax_row_polyexp_portable",
-        Tier::Avx2 | Tier::Avx512 if c < SMALL_C => "f32_softmax_8rows_avx2",
-        Tier::Avx2 | Tier::Avx512 => "f32_softmax_row_8c_avx2",
-    }
+pub fn kernel_name(tier: Tier, c: usize) -> Result<&'static str> {
+    let table = KernelTable::for_tier(tier)?;
+    Ok(if c < SMALL_C {
+        table.softmax_narrow.name
+    } else {
+        table.softmax_wide.name
+    })
 }
 
 /// Softmax of every `c`-float row of `x`, in place, explicit tier. `c >= 1` and
 /// `x.len() % c == 0`.
 pub fn softmax_channels_inplace_with_tier(tier: Tier, x: &mut [f32], c: usize) -> Result<()> {
-    tier.ensure_available()?;
+    let table = KernelTable::for_tier(tier)?;
     if c == 0 {
         return Err(KernelError::InvalidParams {
             op: OP,
@@ -61,28 +63,14 @@ pub fn softmax_channels_inplace_with_tier(tier: Tier, x: &mut [f32], c: usize) -
         });
     }
     check_len(OP, "x", x.len().div_ceil(c) * c, x.len())?;
+    let kernel = if c < SMALL_C {
+        table.softmax_narrow.run
+    } else {
+        table.softmax_wide.run
+    };
     let task = (PAR_CHUNK / c).max(1) * c;
-    match tier {
-        Tier::Reference => reference::softmax_channels_inplace(x, c),
-        Tier::Portable => x
-            .par_chunks_mut(task)
-            .for_each(|rows| portable::softmax_rows(rows, c)),
-        Tier::Avx2 | Tier::Avx512 => run_avx2(x, c, task)?,
-    }
+    x.par_chunks_mut(task).for_each(|rows| kernel(rows, c));
     Ok(())
-}
-
-#[cfg(target_arch = "x86_64")]
-fn run_avx2(x: &mut [f32], c: usize, task: usize) -> Result<()> {
-    let isa = x86_64::Avx2::detect()?;
-    x.par_chunks_mut(task)
-        .for_each(|rows| x86_64::softmax_rows_avx2(isa, rows, c));
-    Ok(())
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn run_avx2(_: &mut [f32], _: usize, _: usize) -> Result<()> {
-    Tier::Avx2.ensure_available().map(|_| ())
 }
 
 /// `out[i] = e^{x[i]}` with the exponential a tier's softmax uses: `f32::exp` (Reference), the
@@ -91,28 +79,16 @@ fn run_avx2(_: &mut [f32], _: usize, _: usize) -> Result<()> {
 /// 0 below `ln(f32::MIN_POSITIVE)`; the polynomials clamp inputs above 88 (softmax only feeds
 /// them `x − max ≤ 0`).
 pub fn exp_with_tier(tier: Tier, x: &[f32], out: &mut [f32]) -> Result<()> {
-    tier.ensure_available()?;
+    let kernel = KernelTable::for_tier(tier)?.exp.run;
     check_len("exp", "out", x.len(), out.len())?;
-    match tier {
-        Tier::Reference => out.iter_mut().zip(x).for_each(|(o, &v)| *o = v.exp()),
-        Tier::Portable => out
-            .iter_mut()
-            .zip(x)
-            .for_each(|(o, &v)| *o = portable::exp_poly(v)),
-        Tier::Avx2 | Tier::Avx512 => exp_avx2(x, out)?,
-    }
+    kernel(x, out);
     Ok(())
 }
 
+/// The AVX2 kernels (narrow softmax, wide softmax, exp), if this CPU has AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
-fn exp_avx2(x: &[f32], out: &mut [f32]) -> Result<()> {
-    x86_64::exp_slice_avx2(x86_64::Avx2::detect()?, x, out);
-    Ok(())
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn exp_avx2(_: &[f32], _: &mut [f32]) -> Result<()> {
-    Tier::Avx2.ensure_available().map(|_| ())
+pub(crate) fn avx2_kernels() -> Option<(Kernel<SoftmaxFn>, Kernel<SoftmaxFn>, Kernel<ExpFn>)> {
+    x86_64::kernels()
 }
 
 /// [`softmax_channels_inplace_with_tier`] with [`Tier::active`].

@@ -55,13 +55,20 @@ pub fn exp_poly(x: f32) -> f32 {
     }
 }
 
-/// Softmax of each `c`-float row of `x` (`x.len() % c == 0`).
-pub fn softmax_rows(x: &mut [f32], c: usize) {
-    if c < SMALL_C {
-        x.chunks_mut(GROUP * c).for_each(|g| softmax_group(g, c));
-    } else {
-        x.chunks_exact_mut(c).for_each(softmax_row);
-    }
+/// Softmax of each `c`-float row of `x` (`c < SMALL_C`, `x.len() % c == 0`), in groups of
+/// [`GROUP`] rows transposed so that every step runs across the rows.
+pub fn f32_softmax_8rows_polyexp_portable(x: &mut [f32], c: usize) {
+    x.chunks_mut(GROUP * c).for_each(|g| softmax_group(g, c));
+}
+
+/// Softmax of each `c`-float row of `x` (`x.len() % c == 0`), one row at a time.
+pub fn f32_softmax_row_polyexp_portable(x: &mut [f32], c: usize) {
+    x.chunks_exact_mut(c).for_each(softmax_row);
+}
+
+/// `out[i] = exp_poly(x[i])`.
+pub fn exp_poly_slice(x: &[f32], out: &mut [f32]) {
+    out.iter_mut().zip(x).for_each(|(o, &v)| *o = exp_poly(v));
 }
 
 /// Up to [`GROUP`] rows of `c < 8` channels, transposed so each step spans the rows.

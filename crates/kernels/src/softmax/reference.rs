@@ -14,3 +14,8 @@ pub fn softmax_channels_inplace(x: &mut [f32], c: usize) {
         }
     }
 }
+
+/// `out[i] = e^{x[i]}` with the standard library's `f32::exp`.
+pub fn exp_libm(x: &[f32], out: &mut [f32]) {
+    out.iter_mut().zip(x).for_each(|(o, &v)| *o = v.exp());
+}

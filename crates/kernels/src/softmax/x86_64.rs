@@ -36,37 +36,45 @@
 //! store, so tail elements get exactly the arithmetic of body elements.
 
 use super::portable::{EXP_CUTOFF, EXP_HI, EXP_P, GROUP, LN2_HI, LN2_LO, LOG2E, SMALL_C};
-use crate::error::Result;
+use crate::dispatch::{kernel, ExpFn, Kernel, SoftmaxFn};
 use crate::tier::Tier;
 use core::arch::x86_64::*;
 
-/// Proof that this CPU has AVX2 and FMA; only [`Avx2::detect`] makes one.
-#[derive(Clone, Copy, Debug)]
-pub struct Avx2(());
-
-impl Avx2 {
-    /// Checks the CPU (cached) and returns the proof, or `TierUnavailable`.
-    pub fn detect() -> Result<Self> {
-        Tier::Avx2.ensure_available().map(|_| Avx2(()))
-    }
+/// The kernels (narrow softmax, wide softmax, exp), if this CPU has AVX2 and FMA: the only
+/// way out of this module, which is what makes calling them sound (see [`crate::dispatch`]).
+pub(super) fn kernels() -> Option<(Kernel<SoftmaxFn>, Kernel<SoftmaxFn>, Kernel<ExpFn>)> {
+    Tier::Avx2.is_available().then_some((
+        kernel!(f32_softmax_8rows_avx2),
+        kernel!(f32_softmax_row_8c_avx2),
+        kernel!(exp_slice_avx2),
+    ))
 }
 
 /// Lanes per vector.
 const LANES: usize = 8;
 
-/// Safe entry: softmax of each `c`-float row of `x` (`c >= 1`, `x.len() % c == 0`).
-pub fn softmax_rows_avx2(_isa: Avx2, x: &mut [f32], c: usize) {
-    assert!(c > 0 && x.len().is_multiple_of(c));
-    // SAFETY: `_isa` proves AVX2+FMA; `x` is valid for reads and writes of `x.len()` floats,
-    // a whole number of `c`-float rows.
+/// Safe entry: softmax of each `c`-float row of `x` (`1 <= c < 8`, `x.len() % c == 0`),
+/// groups of 8 rows transposed into one vector per channel.
+fn f32_softmax_8rows_avx2(x: &mut [f32], c: usize) {
+    assert!(c > 0 && c < SMALL_C && x.len().is_multiple_of(c));
+    // SAFETY: only `kernels()` hands this function out, after checking AVX2+FMA; `x` is valid
+    // for reads and writes of `x.len()` floats, a whole number of `c`-float rows.
+    unsafe { softmax_rows_fma(x.as_mut_ptr(), x.len(), c) }
+}
+
+/// Safe entry: softmax of each `c`-float row of `x` (`c >= 8`, `x.len() % c == 0`), each row
+/// vectorised across its channels.
+fn f32_softmax_row_8c_avx2(x: &mut [f32], c: usize) {
+    assert!(c >= SMALL_C && x.len().is_multiple_of(c));
+    // SAFETY: as in `f32_softmax_8rows_avx2`.
     unsafe { softmax_rows_fma(x.as_mut_ptr(), x.len(), c) }
 }
 
 /// Safe entry for tests and benches: `out[i] = e^{x[i]}` with [`exp8`].
-pub fn exp_slice_avx2(_isa: Avx2, x: &[f32], out: &mut [f32]) {
+fn exp_slice_avx2(x: &[f32], out: &mut [f32]) {
     assert_eq!(x.len(), out.len());
     out.copy_from_slice(x);
-    // SAFETY: `_isa` proves AVX2+FMA; `out` is valid for `out.len()` reads and writes.
+    // SAFETY: only `kernels()` hands this function out, after checking AVX2+FMA; `out` is valid for `out.len()` reads and writes.
     unsafe { exp_inplace_fma(out.as_mut_ptr(), out.len()) }
 }
 
@@ -296,9 +304,9 @@ mod tests {
     use super::*;
 
     fn max_rel_err(xs: &[f32]) -> (f32, f32) {
-        let isa = Avx2::detect().expect("caller checked");
+        let exp = kernels().expect("caller checked").2.run;
         let mut out = vec![f32::NAN; xs.len()];
-        exp_slice_avx2(isa, xs, &mut out);
+        exp(xs, &mut out);
         let mut worst = (0.0f32, 0.0f32);
         for (&x, &y) in xs.iter().zip(&out) {
             let want = x.exp();
@@ -330,7 +338,7 @@ mod tests {
             println!("SKIPPED: this CPU has no AVX2+FMA");
             return;
         }
-        let isa = Avx2::detect().unwrap();
+        let exp = kernels().unwrap().2.run;
         let xs = [
             -87.4,
             -88.0,
@@ -343,12 +351,12 @@ mod tests {
             f32::NAN,
         ];
         let mut out = [1.0f32; 9];
-        exp_slice_avx2(isa, &xs, &mut out);
+        exp(&xs, &mut out);
         assert_eq!(&out[..8], &[0.0; 8], "{out:?}");
         assert!(out[8].is_nan());
         // just above the cutoff the result is tiny, not zero, and close to libm in absolute terms
         let mut near = [0.0f32; 3];
-        exp_slice_avx2(isa, &[-87.33, -87.0, -86.0], &mut near);
+        exp(&[-87.33, -87.0, -86.0], &mut near);
         for (x, y) in [-87.33f32, -87.0, -86.0].iter().zip(near) {
             assert!(
                 y > 0.0 && (y - x.exp()).abs() <= 2e-6 * x.exp(),

@@ -14,12 +14,15 @@
 //! `iy·fy .. iy·fy + fy`, an independent block of the output, so rayon splits over those and
 //! the result cannot depend on the thread count (it is all copies anyway).
 
+use crate::dispatch::KernelTable;
+#[cfg(target_arch = "x86_64")]
+use crate::dispatch::{Kernel, UpsampleFn};
 use crate::error::{check_len, KernelError, Result};
 use crate::tier::Tier;
 use ndarray::{Array4, ArrayView4};
 use rayon::prelude::*;
 
-mod portable;
+pub(crate) mod portable;
 pub mod reference;
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
@@ -88,12 +91,21 @@ impl UpsampleShape {
 }
 
 /// The name of the kernel a tier runs for these factors.
-pub fn kernel_name(tier: Tier, fy: usize, fx: usize) -> &'static str {
-    match (tier, fy, fx) {
-        (Tier::Reference, ..) => "f32_upsample_nearest_reference",
-        (Tier::Avx2 | Tier::Avx512, 2, 2) => "f32_upsample_2x2_8c_avx2",
-        _ => "f32_upsample_rowcopy_portable",
-    }
+pub fn kernel_name(tier: Tier, fy: usize, fx: usize) -> Result<&'static str> {
+    let table = KernelTable::for_tier(tier)?;
+    Ok(if tier == Tier::Reference {
+        "upsample_nearest_nhwc"
+    } else if (fy, fx) == (2, 2) {
+        table.upsample_2x2.name
+    } else {
+        "f32_upsample_rowcopy_portable"
+    })
+}
+
+/// The AVX2 2x2 kernel, if this CPU has AVX2.
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn avx2_kernel() -> Option<Kernel<UpsampleFn>> {
+    x86_64::kernel()
 }
 
 /// Upsamples `input` `(batch, h, w, c)` into a channel slice of `output`
@@ -112,7 +124,7 @@ pub fn upsample_nearest_nhwc_with_tier(
     out_pixel_stride: usize,
     out_c_offset: usize,
 ) -> Result<()> {
-    tier.ensure_available()?;
+    let table = KernelTable::for_tier(tier)?;
     let s = UpsampleShape {
         batch,
         h,
@@ -140,26 +152,13 @@ pub fn upsample_nearest_nhwc_with_tier(
         .par_chunks_mut(block)
         .zip(input.par_chunks(s.w * s.c))
         .with_min_len(min_blocks);
-    match tier {
-        Tier::Avx2 | Tier::Avx512 if fy == 2 && fx == 2 => run_2x2_avx2(&s, blocks)?,
-        _ => blocks.for_each(|(dst, src)| portable::upsample_row_block(&s, src, dst)),
-    }
+    let kernel = if (fy, fx) == (2, 2) {
+        table.upsample_2x2.run
+    } else {
+        portable::f32_upsample_rowcopy_portable
+    };
+    blocks.for_each(|(dst, src)| kernel(&s, src, dst));
     Ok(())
-}
-
-type Blocks<'a> =
-    rayon::iter::MinLen<rayon::iter::Zip<rayon::slice::ChunksMut<'a, f32>, rayon::slice::Chunks<'a, f32>>>;
-
-#[cfg(target_arch = "x86_64")]
-fn run_2x2_avx2(s: &UpsampleShape, blocks: Blocks<'_>) -> Result<()> {
-    let isa = x86_64::Avx2::detect()?;
-    blocks.for_each(|(dst, src)| x86_64::f32_upsample_2x2_8c_avx2(isa, s, src, dst));
-    Ok(())
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn run_2x2_avx2(_: &UpsampleShape, _: Blocks<'_>) -> Result<()> {
-    Tier::Avx2.ensure_available().map(|_| ())
 }
 
 /// [`upsample_nearest_nhwc_with_tier`] with [`Tier::active`].

@@ -6,7 +6,7 @@
 use super::UpsampleShape;
 
 /// `dst` = the `fy` output rows made from input row `src` (`w · c` floats).
-pub fn upsample_row_block(s: &UpsampleShape, src: &[f32], dst: &mut [f32]) {
+pub fn f32_upsample_rowcopy_portable(s: &UpsampleShape, src: &[f32], dst: &mut [f32]) {
     let (c, stride, off) = (s.c, s.out_pixel_stride, s.out_c_offset);
     let row_len = s.out_w() * stride;
     let (first, rest) = dst.split_at_mut(row_len);

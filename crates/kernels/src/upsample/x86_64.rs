@@ -12,30 +12,27 @@
 //! `memcpy`s and already memory-bound.
 
 use super::UpsampleShape;
-use crate::error::Result;
+use crate::dispatch::{kernel, Kernel, UpsampleFn};
 use crate::tier::Tier;
 use core::arch::x86_64::*;
 
-/// Proof that this CPU has AVX2 and FMA; only [`Avx2::detect`] makes one.
-#[derive(Clone, Copy, Debug)]
-pub struct Avx2(());
-
-impl Avx2 {
-    /// Checks the CPU (cached) and returns the proof, or `TierUnavailable`.
-    pub fn detect() -> Result<Self> {
-        Tier::Avx2.ensure_available().map(|_| Avx2(()))
-    }
+/// The 2x2 kernel, if this CPU has AVX2: the only way out of this module, which is what makes
+/// calling it sound (see [`crate::dispatch`]).
+pub(super) fn kernel() -> Option<Kernel<UpsampleFn>> {
+    Tier::Avx2
+        .is_available()
+        .then_some(kernel!(f32_upsample_2x2_8c_avx2))
 }
 
 /// Channels per vector.
-pub const CHANNEL_TILE: usize = 8;
+const CHANNEL_TILE: usize = 8;
 
 /// Safe entry: `dst` = the two output rows made from input row `src` (`fy == fx == 2`).
-pub fn f32_upsample_2x2_8c_avx2(_isa: Avx2, s: &UpsampleShape, src: &[f32], dst: &mut [f32]) {
+fn f32_upsample_2x2_8c_avx2(s: &UpsampleShape, src: &[f32], dst: &mut [f32]) {
     let (c, stride, off) = (s.c, s.out_pixel_stride, s.out_c_offset);
     let row_len = 2 * s.w * stride;
     assert!(s.fy == 2 && s.fx == 2 && off + c <= stride && src.len() == s.w * c && dst.len() == 2 * row_len);
-    // SAFETY: `_isa` proves AVX2; the assert gives the ranges the kernel documents: `src`
+    // SAFETY: only `kernel()` hands this function out, after checking AVX2; the assert gives the ranges the kernel documents: `src`
     // holds w·c floats and `dst` two rows of 2·w pixels of `stride` floats, the written
     // channels `[off, off + c)` lying inside each pixel.
     unsafe { upsample_2x2_fma(src.as_ptr(), dst.as_mut_ptr(), s.w, c, stride, off) }

@@ -59,6 +59,7 @@ mod transform;
 mod x86_64;
 
 use crate::concat::copy_channels_into_with_tier;
+use crate::dispatch::{kernel, GemmItemFn, Kernel, KernelTable};
 use crate::epilogue::Epilogue;
 use crate::error::{check_len, KernelError, Result};
 use crate::gemm::{self, MatrixA, PackedB, MR};
@@ -494,13 +495,9 @@ fn run_scheduled(
         stride: out_pixel_stride,
         epilogue,
     };
-    let run = |block: &mut Block, parallel: bool| match tier {
-        #[cfg(target_arch = "x86_64")]
-        Tier::Avx2 => job.run_block(Tier::Avx2, block, x86_64::Avx2Transforms::detect()?, parallel),
-        #[cfg(target_arch = "x86_64")]
-        Tier::Avx512 => job.run_block(Tier::Avx512, block, x86_64::Avx512Transforms::detect()?, parallel),
-        _ => job.run_block(Tier::Portable, block, PortableTransforms, parallel),
-    };
+    let table = KernelTable::for_tier(tier)?;
+    let run =
+        |block: &mut Block, parallel: bool| job.run_block(table.gemm.run, block, table.winograd, parallel);
     match schedule {
         Schedule::Phases(_) => blocks.into_iter().try_for_each(|mut b| run(&mut b, true)),
         Schedule::PerThread(_) => blocks.into_par_iter().try_for_each(|mut b| run(&mut b, false)),
@@ -642,57 +639,67 @@ fn split_blocks<'a>(g: &Geometry, output: &'a mut [f32], stride: usize, per_bloc
     blocks
 }
 
-/// The input and output transforms of one tier, one tile at a time.
-pub(crate) trait Transforms: Copy + Send + Sync {
-    /// `v[ξ·v_stride + v_c0 + ch]` = frequency ξ of channel `ch < c` of the tile whose input
-    /// pixels `window` locates in `input`.
-    fn input(self, input: &[f32], window: &TileWindow, c: usize, v: &mut [f32], v_stride: usize, v_c0: usize);
-    /// Output pixels of one tile from `m[ξ·xi_stride + ch]`, epilogue applied; see
-    /// [`transform::output_tile`].
-    #[allow(clippy::too_many_arguments)]
-    fn output(
-        self,
-        m: &[f32],
-        xi_stride: usize,
-        c: usize,
-        rows: &mut [&mut [f32]],
-        col0: usize,
-        cols: usize,
-        stride: usize,
-        epilogue: &Epilogue,
-    );
+/// The input transform of one tile: `v[ξ·v_stride + v_c0 + ch]` = frequency ξ of channel
+/// `ch < c` of the tile whose input pixels `window` locates in `input`.
+pub(crate) type InputTileFn = fn(&[f32], &TileWindow, usize, &mut [f32], usize, usize);
+/// The output transform of one tile: output pixels from `m[ξ·xi_stride + ch]`, epilogue
+/// applied; see [`transform::output_tile`] for the arguments.
+pub(crate) type OutputTileFn = fn(&[f32], usize, usize, &mut [&mut [f32]], usize, usize, usize, &Epilogue);
+
+/// One tier's input and output transforms (an entry of the kernel table).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TransformKernels {
+    /// The input transform.
+    pub input: Kernel<InputTileFn>,
+    /// The output transform with the fused epilogue.
+    pub output: Kernel<OutputTileFn>,
 }
 
 /// The portable tier's transforms: the generic schedule on `[f32; 8]`.
-#[derive(Clone, Copy)]
-struct PortableTransforms;
-
-impl Transforms for PortableTransforms {
-    fn input(
-        self,
-        input: &[f32],
-        window: &TileWindow,
-        c: usize,
-        v: &mut [f32],
-        v_stride: usize,
-        v_c0: usize,
-    ) {
-        transform::input_tile::<transform::Portable>(input, window, c, v, v_stride, v_c0)
+pub(crate) fn portable_transforms() -> TransformKernels {
+    TransformKernels {
+        input: kernel!(f32_winograd_f4x4_input_portable),
+        output: kernel!(f32_winograd_f4x4_output_portable),
     }
+}
 
-    fn output(
-        self,
-        m: &[f32],
-        xi_stride: usize,
-        c: usize,
-        rows: &mut [&mut [f32]],
-        col0: usize,
-        cols: usize,
-        stride: usize,
-        epilogue: &Epilogue,
-    ) {
-        transform::output_tile::<transform::Portable>(m, xi_stride, c, rows, col0, cols, stride, epilogue)
-    }
+/// The AVX2 transforms, if this CPU has AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn avx2_transforms() -> Option<TransformKernels> {
+    x86_64::avx2_transforms()
+}
+
+/// The AVX-512 transforms, if this CPU has AVX-512F.
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn avx512_transforms() -> Option<TransformKernels> {
+    x86_64::avx512_transforms()
+}
+
+/// The portable input transform of one tile.
+fn f32_winograd_f4x4_input_portable(
+    input: &[f32],
+    window: &TileWindow,
+    c: usize,
+    v: &mut [f32],
+    v_stride: usize,
+    v_c0: usize,
+) {
+    transform::input_tile::<transform::Portable>(input, window, c, v, v_stride, v_c0)
+}
+
+/// The portable output transform of one tile.
+#[allow(clippy::too_many_arguments)]
+fn f32_winograd_f4x4_output_portable(
+    m: &[f32],
+    xi_stride: usize,
+    c: usize,
+    rows: &mut [&mut [f32]],
+    col0: usize,
+    cols: usize,
+    stride: usize,
+    epilogue: &Epilogue,
+) {
+    transform::output_tile::<transform::Portable>(m, xi_stride, c, rows, col0, cols, stride, epilogue)
 }
 
 thread_local! {
@@ -720,9 +727,9 @@ impl Job<'_> {
     /// 3. output transform and epilogue, one tile row piece per item.
     fn run_block(
         &self,
-        gemm_tier: Tier,
+        gemm_item: GemmItemFn,
         block: &mut Block,
-        t: impl Transforms,
+        t: TransformKernels,
         parallel: bool,
     ) -> Result<()> {
         let (g, tiles) = (self.g, block.tiles);
@@ -741,7 +748,7 @@ impl Job<'_> {
                 .collect();
             let input_tile = |(dst, &(n, ty, tx)): (&mut [f32], &(usize, usize, usize))| {
                 for &(data, c, up, c0) in &self.parts {
-                    t.input(data, &g.window(n, ty, tx, up, c), c, dst, g.in_c, c0);
+                    (t.input.run)(data, &g.window(n, ty, tx, up, c), c, dst, g.in_c, c0);
                 }
             };
             let per_tile = FREQUENCIES * g.in_c;
@@ -757,7 +764,7 @@ impl Job<'_> {
             let v = &*v;
             let product = |(xi, (mx, u)): (usize, (&mut [f32], &PackedB))| {
                 let a = MatrixA::new(&v[xi * g.in_c..], tiles, g.in_c, FREQUENCIES * g.in_c)?;
-                gemm::gemm_serial_with_tier(gemm_tier, &a, u, mx, g.out_c, &Epilogue::IDENTITY)
+                gemm::gemm_serial(gemm_item, &a, u, mx, g.out_c, &Epilogue::IDENTITY)
             };
             if parallel {
                 m.par_chunks_mut(tiles * g.out_c)
@@ -798,13 +805,13 @@ impl Job<'_> {
 
     /// Output transform and epilogue of one row piece, whose first tile is tile `t0` of a
     /// block of `tiles` (its frequency ξ is at `m[(ξ·tiles + t)·out_c ..]`).
-    fn output_piece(&self, t: impl Transforms, m: &[f32], tiles: usize, p: &mut RowPiece, t0: usize) {
+    fn output_piece(&self, t: TransformKernels, m: &[f32], tiles: usize, p: &mut RowPiece, t0: usize) {
         let g = self.g;
         for (k, tx) in (p.tx0..p.tx1).enumerate() {
             let col0 = k * TILE;
             let cols = TILE.min(g.out_w - tx * TILE);
             let m = &m[(t0 + k) * g.out_c..];
-            t.output(
+            (t.output.run)(
                 m,
                 tiles * g.out_c,
                 g.out_c,

@@ -4,29 +4,31 @@
 //!
 //! The two tiers differ only in the vector type, the intrinsics' prefix and the features they
 //! need, so one macro, `simd_transforms!`, writes both: a lanes type implementing [`Lanes`]
-//! with the intrinsics, a token type that only `detect` can make (holding one proves the CPU
-//! has the features), and the two wrappers that compile `input_tile` / `output_tile` with
-//! those features enabled.
+//! with the intrinsics, the two `#[target_feature]` wrappers that compile `input_tile` /
+//! `output_tile` with those features enabled, the two safe kernels that call them, and the
+//! constructor that hands the kernels out only after checking the CPU (see
+//! [`crate::dispatch`]).
 
 use super::transform::{input_tile, output_tile, Lanes, TileWindow};
-use super::Transforms;
+use super::TransformKernels;
+use crate::dispatch::kernel;
 use crate::epilogue::Epilogue;
-use crate::error::Result;
 use crate::tier::Tier;
 use std::arch::x86_64::*;
 
 /// One x86 SIMD instantiation of the Winograd transforms; see the module docs.
 ///
 /// The lanes type is private to this module and only ever created inside the
-/// `#[target_feature]` wrappers, which run only after the token's `detect` saw the tier's
-/// features: that is what makes its safe methods' intrinsic calls sound.
+/// `#[target_feature]` wrappers, which the safe kernels call only after the constructor saw the
+/// tier's features: that is what makes its safe methods' intrinsic calls sound.
 macro_rules! simd_transforms {
     (
         $(#[$doc:meta])*
         lanes: $lanes:ident($vec:ty, $n:literal),
-        token: $token:ident,
+        constructor: $constructor:ident,
         tier: $tier:expr,
         features: $features:literal,
+        kernels: $input_kernel:ident, $output_kernel:ident,
         wrappers: $input:ident, $output:ident,
         intrinsics: $setzero:ident, $loadu:ident, $storeu:ident, $add:ident, $sub:ident,
             $fmadd:ident, $mul:ident, $max:ident, $min:ident, $set1:ident $(,)?
@@ -102,39 +104,36 @@ macro_rules! simd_transforms {
             }
         }
 
-        /// Proof that the CPU has the tier's features, and the transforms that need them.
-        #[derive(Clone, Copy)]
-        pub(crate) struct $token {
-            _detected: (),
+        /// The tier's transforms, if the CPU has its features: the only way out of this
+        /// module of the two kernels below.
+        pub(super) fn $constructor() -> Option<TransformKernels> {
+            $tier.is_available().then_some(TransformKernels {
+                input: kernel!($input_kernel),
+                output: kernel!($output_kernel),
+            })
         }
 
-        impl $token {
-            /// `Ok` only when the tier's features were detected at run time.
-            pub(crate) fn detect() -> Result<$token> {
-                $tier.ensure_available().map(|_| $token { _detected: () })
-            }
+        /// The input transform of one tile (see [`input_tile`]).
+        fn $input_kernel(input: &[f32], window: &TileWindow, c: usize, v: &mut [f32], v_stride: usize, v_c0: usize) {
+            // SAFETY: only the constructor above hands this function out, after checking the
+            // tier's features.
+            unsafe { $input(input, window, c, v, v_stride, v_c0) }
         }
 
-        impl Transforms for $token {
-            fn input(self, input: &[f32], window: &TileWindow, c: usize, v: &mut [f32], v_stride: usize, v_c0: usize) {
-                // SAFETY: a token exists only after the tier's features were detected.
-                unsafe { $input(input, window, c, v, v_stride, v_c0) }
-            }
-
-            fn output(
-                self,
-                m: &[f32],
-                xi_stride: usize,
-                c: usize,
-                rows: &mut [&mut [f32]],
-                col0: usize,
-                cols: usize,
-                stride: usize,
-                epilogue: &Epilogue,
-            ) {
-                // SAFETY: as above.
-                unsafe { $output(m, xi_stride, c, rows, col0, cols, stride, epilogue) }
-            }
+        /// The output transform of one tile (see [`output_tile`]).
+        #[allow(clippy::too_many_arguments)]
+        fn $output_kernel(
+            m: &[f32],
+            xi_stride: usize,
+            c: usize,
+            rows: &mut [&mut [f32]],
+            col0: usize,
+            cols: usize,
+            stride: usize,
+            epilogue: &Epilogue,
+        ) {
+            // SAFETY: as above.
+            unsafe { $output(m, xi_stride, c, rows, col0, cols, stride, epilogue) }
         }
 
         /// # Safety
@@ -166,9 +165,10 @@ macro_rules! simd_transforms {
 simd_transforms! {
     /// Eight f32 lanes in one ymm register.
     lanes: Avx2(__m256, 8),
-    token: Avx2Transforms,
+    constructor: avx2_transforms,
     tier: Tier::Avx2,
     features: "avx2,fma",
+    kernels: f32_winograd_f4x4_input_avx2, f32_winograd_f4x4_output_avx2,
     wrappers: input_avx2, output_avx2,
     intrinsics: _mm256_setzero_ps, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_add_ps, _mm256_sub_ps,
         _mm256_fmadd_ps, _mm256_mul_ps, _mm256_max_ps, _mm256_min_ps, _mm256_set1_ps,
@@ -177,9 +177,10 @@ simd_transforms! {
 simd_transforms! {
     /// Sixteen f32 lanes in one zmm register: twice the channels per instruction of [`Avx2`].
     lanes: Avx512(__m512, 16),
-    token: Avx512Transforms,
+    constructor: avx512_transforms,
     tier: Tier::Avx512,
     features: "avx512f,avx2,fma",
+    kernels: f32_winograd_f4x4_input_avx512, f32_winograd_f4x4_output_avx512,
     wrappers: input_avx512, output_avx512,
     intrinsics: _mm512_setzero_ps, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_add_ps, _mm512_sub_ps,
         _mm512_fmadd_ps, _mm512_mul_ps, _mm512_max_ps, _mm512_min_ps, _mm512_set1_ps,
