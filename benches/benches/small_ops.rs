@@ -73,7 +73,12 @@ fn bench_upsample(c: &mut Criterion) {
             g.bench_function(id(tier, threads, &shape), |b| {
                 b.iter(|| {
                     p.install(|| {
-                        upsample::upsample_nearest_nhwc_with_tier(tier, &x, 1, h, w, ch, 2, 2, &mut y, ch, 0)
+                        upsample::upsample_nearest_nhwc_with_tier(
+                            tier,
+                            &upsample::UpsampleShape::new(1, h, w, ch, 2, 2),
+                            &x,
+                            &mut y,
+                        )
                     })
                     .unwrap()
                 })
@@ -161,8 +166,15 @@ fn bench_pad(c: &mut Criterion) {
         let p = pool(threads);
         g.bench_function(id(tier, threads, "112x112x64+(0,1,0,1)"), |b| {
             b.iter(|| {
-                p.install(|| pad::zero_pad_nhwc_with_tier(tier, &x, 1, h, w, ch, 0, 1, 0, 1, &mut y))
-                    .unwrap()
+                p.install(|| {
+                    pad::zero_pad_nhwc_with_tier(
+                        tier,
+                        &pad::PadShape::new((1, h, w, ch), (0, 1), (0, 1)),
+                        &x,
+                        &mut y,
+                    )
+                })
+                .unwrap()
             })
         });
     }

@@ -1,7 +1,7 @@
 //! Zero padding: every tier against an independent construction, NaN-prefilled outputs
 //! (every element must be written, zeros included), argument errors, thread counts.
 
-use mobilenet_unet_kernels::pad::{self, zero_pad_nhwc_with_tier};
+use mobilenet_unet_kernels::pad::{self, zero_pad_nhwc_with_tier, PadShape};
 use mobilenet_unet_kernels::{KernelError, Tier};
 use ndarray::{s, Array4};
 use proptest::prelude::*;
@@ -45,7 +45,13 @@ impl PadProblem {
     fn run(&self, tier: Tier) -> Vec<f32> {
         let ((n, h, w, c), (t, b, l, r)) = (self.dims, self.pads);
         let mut out = vec![f32::NAN; n * (h + t + b) * (w + l + r) * c];
-        zero_pad_nhwc_with_tier(tier, &self.input, n, h, w, c, t, b, l, r, &mut out).unwrap();
+        zero_pad_nhwc_with_tier(
+            tier,
+            &PadShape::new((n, h, w, c), (t, b), (l, r)),
+            &self.input,
+            &mut out,
+        )
+        .unwrap();
         out
     }
 }
@@ -77,18 +83,31 @@ fn wrong_arguments_are_errors() {
     for tier in tiers() {
         let inp = vec![1.0; 2 * 3 * 3 * 4];
         let mut out = vec![0.0; 2 * 5 * 5 * 4];
-        assert!(zero_pad_nhwc_with_tier(tier, &inp, 2, 3, 3, 4, 1, 1, 1, 1, &mut out).is_ok());
-        let e = zero_pad_nhwc_with_tier(tier, &inp[1..], 2, 3, 3, 4, 1, 1, 1, 1, &mut out);
+        assert!(
+            zero_pad_nhwc_with_tier(tier, &PadShape::new((2, 3, 3, 4), (1, 1), (1, 1)), &inp, &mut out)
+                .is_ok()
+        );
+        let e = zero_pad_nhwc_with_tier(
+            tier,
+            &PadShape::new((2, 3, 3, 4), (1, 1), (1, 1)),
+            &inp[1..],
+            &mut out,
+        );
         assert!(
             matches!(e, Err(KernelError::LengthMismatch { what: "input", .. })),
             "{tier}"
         );
-        let e = zero_pad_nhwc_with_tier(tier, &inp, 2, 3, 3, 4, 1, 1, 1, 0, &mut out);
+        let e = zero_pad_nhwc_with_tier(tier, &PadShape::new((2, 3, 3, 4), (1, 1), (1, 0)), &inp, &mut out);
         assert!(
             matches!(e, Err(KernelError::LengthMismatch { what: "output", .. })),
             "{tier}"
         );
-        let e = zero_pad_nhwc_with_tier(tier, &inp, 2, 3, 3, 4, usize::MAX, 1, 1, 1, &mut out);
+        let e = zero_pad_nhwc_with_tier(
+            tier,
+            &PadShape::new((2, 3, 3, 4), (usize::MAX, 1), (1, 1)),
+            &inp,
+            &mut out,
+        );
         assert!(matches!(e, Err(KernelError::InvalidParams { .. })), "{tier}");
     }
 }
@@ -104,8 +123,10 @@ fn bit_identical_for_one_and_two_threads() {
                 .build()
                 .unwrap();
             let mut out = vec![f32::NAN; n * (h + 1) * (w + 2) * c];
-            pool.install(|| zero_pad_nhwc_with_tier(tier, &inp, n, h, w, c, 0, 1, 1, 1, &mut out))
-                .unwrap();
+            pool.install(|| {
+                zero_pad_nhwc_with_tier(tier, &PadShape::new((n, h, w, c), (0, 1), (1, 1)), &inp, &mut out)
+            })
+            .unwrap();
             out.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
         };
         assert_eq!(run(1), run(2), "{tier}");

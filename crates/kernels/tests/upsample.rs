@@ -1,7 +1,7 @@
 //! Nearest upsampling: every tier against the reference into NaN-prefilled, strided
 //! destinations (exactly the channel slice is written), argument errors, thread counts.
 
-use mobilenet_unet_kernels::upsample::{self, upsample_nearest_nhwc_with_tier};
+use mobilenet_unet_kernels::upsample::{self, upsample_nearest_nhwc_with_tier, UpsampleShape};
 use mobilenet_unet_kernels::{KernelError, Tier};
 use ndarray::Array4;
 use proptest::prelude::*;
@@ -77,20 +77,9 @@ impl UpProblem {
     fn run(&self, tier: Tier) -> Vec<f32> {
         let mut out = vec![f32::NAN; self.out_len()];
         let (b, h, w, c) = (self.batch, self.h, self.w, self.c);
-        upsample_nearest_nhwc_with_tier(
-            tier,
-            &self.input,
-            b,
-            h,
-            w,
-            c,
-            self.fy,
-            self.fx,
-            &mut out,
-            self.stride(),
-            self.before,
-        )
-        .unwrap();
+        let shape =
+            UpsampleShape::new(b, h, w, c, self.fy, self.fx).into_channels(self.stride(), self.before);
+        upsample_nearest_nhwc_with_tier(tier, &shape, &self.input, &mut out).unwrap();
         out
     }
 
@@ -130,7 +119,12 @@ fn contiguous_and_ndarray_versions_agree() {
     assert_eq!(up[[1, 5, 14, 8]], a[[1, 2, 4, 8]]);
     assert_eq!(up[[0, 3, 7, 2]], a[[0, 1, 2, 2]]);
     let mut flat = vec![f32::NAN; up.len()];
-    upsample::upsample_nearest_nhwc_contiguous(a.as_slice().unwrap(), 2, 3, 5, 9, 2, 3, &mut flat).unwrap();
+    upsample::upsample_nearest_nhwc(
+        &UpsampleShape::new(2, 3, 5, 9, 2, 3),
+        a.as_slice().unwrap(),
+        &mut flat,
+    )
+    .unwrap();
     assert_eq!(up.as_slice().unwrap(), &flat[..]);
 }
 
@@ -140,7 +134,8 @@ fn wrong_arguments_are_errors() {
         let mut out = vec![0.0; 2 * 4 * 4 * 5];
         let inp = vec![0.0; 2 * 2 * 2 * 3];
         let run = |inp: &[f32], out: &mut [f32], fy, stride, off| {
-            upsample_nearest_nhwc_with_tier(tier, inp, 2, 2, 2, 3, fy, 2, out, stride, off)
+            let shape = UpsampleShape::new(2, 2, 2, 3, fy, 2).into_channels(stride, off);
+            upsample_nearest_nhwc_with_tier(tier, &shape, inp, out)
         };
         assert!(run(&inp, &mut out, 2, 5, 2).is_ok());
         assert!(matches!(
@@ -185,7 +180,8 @@ fn bit_identical_for_one_and_two_threads() {
                     .unwrap();
                 let mut out = vec![f32::NAN; b * h * fy * w * fx * (c + 8)];
                 pool.install(|| {
-                    upsample_nearest_nhwc_with_tier(tier, &inp, b, h, w, c, fy, fx, &mut out, c + 8, 4)
+                    let shape = UpsampleShape::new(b, h, w, c, fy, fx).into_channels(c + 8, 4);
+                    upsample_nearest_nhwc_with_tier(tier, &shape, &inp, &mut out)
                 })
                 .unwrap();
                 out.iter().map(|v| v.to_bits()).collect::<Vec<_>>()

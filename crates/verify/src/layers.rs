@@ -6,9 +6,9 @@ use crate::{Result, VerifyError};
 use mobilenet_unet_kernels::batchnorm::{batchnorm_nhwc_with_tier, BatchNorm};
 use mobilenet_unet_kernels::concat::concat_channels_nhwc_with_tier;
 use mobilenet_unet_kernels::conv::{conv2d_nhwc_with_tier, reference as conv_ref, ConvWeights};
-use mobilenet_unet_kernels::pad::zero_pad_nhwc_with_tier;
+use mobilenet_unet_kernels::pad::{zero_pad_nhwc_with_tier, PadShape};
 use mobilenet_unet_kernels::softmax::softmax_channels_inplace_with_tier;
-use mobilenet_unet_kernels::upsample::upsample_nearest_nhwc_with_tier;
+use mobilenet_unet_kernels::upsample::{upsample_nearest_nhwc_with_tier, UpsampleShape};
 use mobilenet_unet_kernels::{
     activation, same_padding, Activation, Conv2dParams, ConvAlgorithm, Epilogue, Tier,
 };
@@ -212,36 +212,14 @@ fn run_layer(case: &Case, tier: Option<Tier>, algorithm: Option<ConvAlgorithm>) 
                     .and_then(Value::as_u64)
                     .unwrap_or(0) as usize
             };
-            zero_pad_nhwc_with_tier(
-                tier.unwrap_or(Tier::Reference),
-                &x.data,
-                n,
-                h,
-                w,
-                c,
-                side(0, 0),
-                side(0, 1),
-                side(1, 0),
-                side(1, 1),
-                &mut out,
-            )?;
+            let shape = PadShape::new((n, h, w, c), (side(0, 0), side(0, 1)), (side(1, 0), side(1, 1)));
+            zero_pad_nhwc_with_tier(tier.unwrap_or(Tier::Reference), &shape, &x.data, &mut out)?;
         }
         "UpSampling2D" => {
             let (n, h, w, c) = dims4(x);
             let (fy, fx) = pair(cfg, "size");
-            upsample_nearest_nhwc_with_tier(
-                tier.unwrap_or(Tier::Reference),
-                &x.data,
-                n,
-                h,
-                w,
-                c,
-                fy,
-                fx,
-                &mut out,
-                c,
-                0,
-            )?;
+            let shape = UpsampleShape::new(n, h, w, c, fy, fx);
+            upsample_nearest_nhwc_with_tier(tier.unwrap_or(Tier::Reference), &shape, &x.data, &mut out)?;
         }
         "Concatenate" => {
             let (n, h, w, c1) = dims4(x);

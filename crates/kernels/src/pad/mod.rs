@@ -50,6 +50,24 @@ pub struct PadShape {
 }
 
 impl PadShape {
+    /// `(batch, h, w, c)` padded by `(top, bottom)` rows and `(left, right)` columns.
+    pub fn new(
+        (batch, h, w, c): (usize, usize, usize, usize),
+        (top, bottom): (usize, usize),
+        (left, right): (usize, usize),
+    ) -> PadShape {
+        PadShape {
+            batch,
+            h,
+            w,
+            c,
+            top,
+            bottom,
+            left,
+            right,
+        }
+    }
+
     /// Output height.
     pub fn out_h(&self) -> usize {
         self.h + self.top + self.bottom
@@ -85,32 +103,16 @@ pub fn kernel_name(tier: Tier) -> Result<&'static str> {
 }
 
 /// Pads `input` `(batch, h, w, c)` with zeros into `output`
-/// `(batch, h + top + bottom, w + left + right, c)`, explicit tier.
-#[allow(clippy::too_many_arguments)] // the shape is spelled out so call sites read like Keras
+/// `(batch, h + top + bottom, w + left + right, c)` as `shape` describes, explicit tier.
 pub fn zero_pad_nhwc_with_tier(
     tier: Tier,
+    shape: &PadShape,
     input: &[f32],
-    batch: usize,
-    h: usize,
-    w: usize,
-    c: usize,
-    top: usize,
-    bottom: usize,
-    left: usize,
-    right: usize,
     output: &mut [f32],
 ) -> Result<()> {
     tier.ensure_available()?;
-    let s = PadShape {
-        batch,
-        h,
-        w,
-        c,
-        top,
-        bottom,
-        left,
-        right,
-    };
+    let s = *shape;
+    let c = s.c;
     let (in_len, out_len) = s.validate()?;
     check_len(OP, "input", in_len, input.len())?;
     check_len(OP, "output", out_len, output.len())?;
@@ -133,32 +135,8 @@ pub fn zero_pad_nhwc_with_tier(
 }
 
 /// [`zero_pad_nhwc_with_tier`] with [`Tier::active`].
-#[allow(clippy::too_many_arguments)] // see zero_pad_nhwc_with_tier
-pub fn zero_pad_nhwc(
-    input: &[f32],
-    batch: usize,
-    h: usize,
-    w: usize,
-    c: usize,
-    top: usize,
-    bottom: usize,
-    left: usize,
-    right: usize,
-    output: &mut [f32],
-) -> Result<()> {
-    zero_pad_nhwc_with_tier(
-        Tier::active()?,
-        input,
-        batch,
-        h,
-        w,
-        c,
-        top,
-        bottom,
-        left,
-        right,
-        output,
-    )
+pub fn zero_pad_nhwc(shape: &PadShape, input: &[f32], output: &mut [f32]) -> Result<()> {
+    zero_pad_nhwc_with_tier(Tier::active()?, shape, input, output)
 }
 
 /// ndarray convenience: `(N, H, W, C)` of any layout, padded by `(top, bottom)` rows and
@@ -169,16 +147,7 @@ pub fn zero_pad(
     (left, right): (usize, usize),
 ) -> Result<Array4<f32>> {
     let (n, h, w, c) = input.dim();
-    let s = PadShape {
-        batch: n,
-        h,
-        w,
-        c,
-        top,
-        bottom,
-        left,
-        right,
-    };
+    let s = PadShape::new((n, h, w, c), (top, bottom), (left, right));
     s.validate()?;
     let src = input.as_standard_layout();
     let src = src
@@ -186,6 +155,6 @@ pub fn zero_pad(
         .expect("as_standard_layout returns a contiguous array");
     let mut out = Array4::zeros((n, s.out_h(), s.out_w(), c));
     let dst = out.as_slice_mut().expect("a fresh array is contiguous");
-    zero_pad_nhwc(src, n, h, w, c, top, bottom, left, right, dst)?;
+    zero_pad_nhwc(&s, src, dst)?;
     Ok(out)
 }

@@ -54,6 +54,30 @@ pub struct UpsampleShape {
 }
 
 impl UpsampleShape {
+    /// A contiguous destination: `(batch, h, w, c)` upsampled into `(batch, h·fy, w·fx, c)`.
+    pub fn new(batch: usize, h: usize, w: usize, c: usize, fy: usize, fx: usize) -> UpsampleShape {
+        UpsampleShape {
+            batch,
+            h,
+            w,
+            c,
+            fy,
+            fx,
+            out_pixel_stride: c,
+            out_c_offset: 0,
+        }
+    }
+
+    /// The same upsampling written into channels `offset .. offset + c` of a destination with
+    /// `pixel_stride` floats per pixel (a concatenation for free).
+    pub fn into_channels(self, pixel_stride: usize, offset: usize) -> UpsampleShape {
+        UpsampleShape {
+            out_pixel_stride: pixel_stride,
+            out_c_offset: offset,
+            ..self
+        }
+    }
+
     /// Output width `w · fx`.
     pub fn out_w(&self) -> usize {
         self.w * self.fx
@@ -109,32 +133,17 @@ pub(crate) fn avx2_kernel() -> Option<Kernel<UpsampleFn>> {
 }
 
 /// Upsamples `input` `(batch, h, w, c)` into a channel slice of `output`
-/// `(batch, h·fy, w·fx, out_pixel_stride)`, explicit tier. See the module docs.
-#[allow(clippy::too_many_arguments)] // the shape is spelled out so call sites read like Keras
+/// `(batch, h·fy, w·fx, out_pixel_stride)` as `shape` describes, explicit tier. See the
+/// module docs.
 pub fn upsample_nearest_nhwc_with_tier(
     tier: Tier,
+    shape: &UpsampleShape,
     input: &[f32],
-    batch: usize,
-    h: usize,
-    w: usize,
-    c: usize,
-    fy: usize,
-    fx: usize,
     output: &mut [f32],
-    out_pixel_stride: usize,
-    out_c_offset: usize,
 ) -> Result<()> {
     let table = KernelTable::for_tier(tier)?;
-    let s = UpsampleShape {
-        batch,
-        h,
-        w,
-        c,
-        fy,
-        fx,
-        out_pixel_stride,
-        out_c_offset,
-    };
+    let s = *shape;
+    let (fy, fx) = (s.fy, s.fx);
     let (in_len, out_len) = s.validate()?;
     check_len(OP, "input", in_len, input.len())?;
     check_len(OP, "output", out_len, output.len())?;
@@ -162,48 +171,8 @@ pub fn upsample_nearest_nhwc_with_tier(
 }
 
 /// [`upsample_nearest_nhwc_with_tier`] with [`Tier::active`].
-#[allow(clippy::too_many_arguments)] // see upsample_nearest_nhwc_with_tier
-pub fn upsample_nearest_nhwc(
-    input: &[f32],
-    batch: usize,
-    h: usize,
-    w: usize,
-    c: usize,
-    fy: usize,
-    fx: usize,
-    output: &mut [f32],
-    out_pixel_stride: usize,
-    out_c_offset: usize,
-) -> Result<()> {
-    let tier = Tier::active()?;
-    upsample_nearest_nhwc_with_tier(
-        tier,
-        input,
-        batch,
-        h,
-        w,
-        c,
-        fy,
-        fx,
-        output,
-        out_pixel_stride,
-        out_c_offset,
-    )
-}
-
-/// Contiguous destination `(batch, h·fy, w·fx, c)`, with [`Tier::active`].
-#[allow(clippy::too_many_arguments)] // see upsample_nearest_nhwc_with_tier
-pub fn upsample_nearest_nhwc_contiguous(
-    input: &[f32],
-    batch: usize,
-    h: usize,
-    w: usize,
-    c: usize,
-    fy: usize,
-    fx: usize,
-    output: &mut [f32],
-) -> Result<()> {
-    upsample_nearest_nhwc(input, batch, h, w, c, fy, fx, output, c, 0)
+pub fn upsample_nearest_nhwc(shape: &UpsampleShape, input: &[f32], output: &mut [f32]) -> Result<()> {
+    upsample_nearest_nhwc_with_tier(Tier::active()?, shape, input, output)
 }
 
 /// ndarray convenience: `(N, H, W, C)` of any layout -> `(N, H·fy, W·fx, C)`.
@@ -224,6 +193,6 @@ pub fn upsample_nearest(input: ArrayView4<'_, f32>, fy: usize, fx: usize) -> Res
         .expect("as_standard_layout returns a contiguous array");
     let mut out = Array4::zeros((n, oh, ow, c));
     let dst = out.as_slice_mut().expect("a fresh array is contiguous");
-    upsample_nearest_nhwc_contiguous(src, n, h, w, c, fy, fx, dst)?;
+    upsample_nearest_nhwc(&UpsampleShape::new(n, h, w, c, fy, fx), src, dst)?;
     Ok(out)
 }

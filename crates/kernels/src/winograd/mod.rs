@@ -65,7 +65,7 @@ use crate::error::{check_len, KernelError, Result};
 use crate::gemm::{self, MatrixA, PackedB, MR};
 use crate::params::Conv2dParams;
 use crate::tier::Tier;
-use crate::upsample::upsample_nearest_nhwc_with_tier;
+use crate::upsample::{upsample_nearest_nhwc_with_tier, UpsampleShape};
 use rayon::prelude::*;
 use std::cell::RefCell;
 use transform::TileWindow;
@@ -248,7 +248,8 @@ impl UpsampleConcat<'_> {
         let p = params;
         let (h, w, skip_c) = (p.in_h / 2, p.in_w / 2, p.in_c - self.low_c);
         let mut x = vec![0.0f32; p.input_len()];
-        upsample_nearest_nhwc_with_tier(tier, self.low, p.batch, h, w, self.low_c, 2, 2, &mut x, p.in_c, 0)?;
+        let up = UpsampleShape::new(p.batch, h, w, self.low_c, 2, 2).into_channels(p.in_c, 0);
+        upsample_nearest_nhwc_with_tier(tier, &up, self.low, &mut x)?;
         if skip_c > 0 {
             let pixels = p.batch * p.in_h * p.in_w;
             copy_channels_into_with_tier(tier, self.skip, pixels, skip_c, &mut x, p.in_c, self.low_c)?;
