@@ -5,9 +5,11 @@
 //! ([`winograd`]), pointwise (1x1) convolution, depthwise 3x3 convolution, batch
 //! normalisation, nearest upsampling, zero padding, channel concatenation, ReLU6 and softmax.
 //!
-//! Every operation lives in its own module and runs at any of four tiers through one entry
-//! point (see [`tier`]): a naive `reference` (the oracle), a `portable` blocked version, an
-//! AVX2+FMA version, and AVX-512 where it pays, the best one picked at run time. Kernels work on
+//! Every operation lives in its own module and runs at any tier through one entry point (see
+//! [`tier`]): a naive `reference` (the oracle), a `portable` blocked version, an
+//! AVX2+FMA version, AVX-512 where it pays and NEON on aarch64, the best one picked at run time.
+//! Which function each tier runs for each operation is written in one table (`dispatch.rs`),
+//! from which the calls and the kernel names both come. Kernels work on
 //! slices plus a params struct, write into a caller-provided output, validate their arguments
 //! (returning [`KernelError`]), keep their large scratch (packed panels, Winograd tiles) in
 //! per-thread buffers reused from call to call (a call allocates at most a few small index

@@ -2,7 +2,7 @@
 //!
 //! Proves the engine equals Keras. The judge is real Keras (3.15, JAX backend): the fixtures in
 //! `crates/verify/fixtures/` were produced by `tools/keras_reference.py` — never by our own code —
-//! and are committed, so checking needs no Python. Three kinds of checks:
+//! and are committed, so checking needs no Python. Four kinds of checks:
 //!
 //! - [`layers`]: single Keras layers (Conv2D, DepthwiseConv2D, BatchNormalization,
 //!   ZeroPadding2D, UpSampling2D, Concatenate, ReLU6, Softmax) against our kernels, every tier
@@ -14,7 +14,7 @@
 //! - [`default_model`]: the trained weights embedded in the binary, evaluated on the committed
 //!   test set by our engine and by Keras (same file, checked by SHA-256): the confusion
 //!   matrices and every metric must agree;
-//! - [`params`]: Keras's `count_params()` for eleven configurations, per layer and in total,
+//! - [`params`]: Keras's `count_params()` for eight configurations, per layer and in total,
 //!   and the seed's 16→32 lesson (4608 vs 656).
 //!
 //! ## Tolerances

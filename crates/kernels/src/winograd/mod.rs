@@ -68,7 +68,7 @@ use crate::tier::Tier;
 use crate::upsample::{upsample_nearest_nhwc_with_tier, UpsampleShape};
 use rayon::prelude::*;
 use std::cell::RefCell;
-use transform::TileWindow;
+use transform::{TileOutput, TileWindow};
 
 /// Output tile side: F(4x4, 3x3) computes 4x4 outputs per tile.
 pub const TILE: usize = 4;
@@ -645,7 +645,7 @@ fn split_blocks<'a>(g: &Geometry, output: &'a mut [f32], stride: usize, per_bloc
 pub(crate) type InputTileFn = fn(&[f32], &TileWindow, usize, &mut [f32], usize, usize);
 /// The output transform of one tile: output pixels from `m[ξ·xi_stride + ch]`, epilogue
 /// applied; see [`transform::output_tile`] for the arguments.
-pub(crate) type OutputTileFn = fn(&[f32], usize, usize, &mut [&mut [f32]], usize, usize, usize, &Epilogue);
+pub(crate) type OutputTileFn = fn(&[f32], usize, usize, &mut TileOutput, &Epilogue);
 
 /// One tier's input and output transforms (an entry of the kernel table).
 #[derive(Debug, Clone, Copy)]
@@ -689,18 +689,14 @@ fn f32_winograd_f4x4_input_portable(
 }
 
 /// The portable output transform of one tile.
-#[allow(clippy::too_many_arguments)]
 fn f32_winograd_f4x4_output_portable(
     m: &[f32],
     xi_stride: usize,
     c: usize,
-    rows: &mut [&mut [f32]],
-    col0: usize,
-    cols: usize,
-    stride: usize,
+    out: &mut TileOutput,
     epilogue: &Epilogue,
 ) {
-    transform::output_tile::<transform::Portable>(m, xi_stride, c, rows, col0, cols, stride, epilogue)
+    transform::output_tile::<transform::Portable>(m, xi_stride, c, out, epilogue)
 }
 
 thread_local! {
@@ -812,16 +808,13 @@ impl Job<'_> {
             let col0 = k * TILE;
             let cols = TILE.min(g.out_w - tx * TILE);
             let m = &m[(t0 + k) * g.out_c..];
-            (t.output.run)(
-                m,
-                tiles * g.out_c,
-                g.out_c,
-                &mut p.rows,
+            let mut out = TileOutput {
+                rows: &mut p.rows,
                 col0,
                 cols,
-                self.stride,
-                self.epilogue,
-            );
+                stride: self.stride,
+            };
+            (t.output.run)(m, tiles * g.out_c, g.out_c, &mut out, self.epilogue);
         }
     }
 }

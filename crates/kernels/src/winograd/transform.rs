@@ -239,48 +239,57 @@ fn input_channels<V: Lanes>(
     }
 }
 
+/// Where one tile's output pixels go: pixel `j < cols` of the tile's output row `i` is
+/// `rows[i][(col0 + j)·stride ..][..c]` (only the rows inside the image are given).
+pub(crate) struct TileOutput<'r, 'a> {
+    /// The tile's output rows that lie inside the image.
+    pub rows: &'r mut [&'a mut [f32]],
+    /// The tile's first column within the rows, in pixels.
+    pub col0: usize,
+    /// Columns of the tile inside the image (at most 4).
+    pub cols: usize,
+    /// Floats between consecutive output pixels.
+    pub stride: usize,
+}
+
 /// Output transform of one tile: `Y = Aᵀ M A` for every channel, where `m[ξ·xi_stride + ch]`
-/// is the GEMM result of frequency `ξ` and channel `ch`.
-///
-/// `rows[i]` receives output row `i` of the tile (only the rows inside the image are given),
-/// pixel `j` at `rows[i][(col0 + j)·stride ..][..c]` for `j < cols`, after the epilogue.
-/// Writes nothing else.
-#[allow(clippy::too_many_arguments)]
+/// is the GEMM result of frequency `ξ` and channel `ch`; the pixels go where `out` says,
+/// after the epilogue. Writes nothing else.
 #[inline(always)]
 pub(crate) fn output_tile<V: Lanes>(
     m: &[f32],
     xi_stride: usize,
     c: usize,
-    rows: &mut [&mut [f32]],
-    col0: usize,
-    cols: usize,
-    stride: usize,
+    out: &mut TileOutput,
     epilogue: &Epilogue,
 ) {
     let mut c0 = 0;
     while c0 + V::N <= c {
-        output_channels::<V>(m, xi_stride, c0, V::N, rows, col0, cols, stride, epilogue);
+        output_channels::<V>(m, xi_stride, c0, V::N, out, epilogue);
         c0 += V::N;
     }
     if c0 < c {
-        output_channels::<V>(m, xi_stride, c0, c - c0, rows, col0, cols, stride, epilogue);
+        output_channels::<V>(m, xi_stride, c0, c - c0, out, epilogue);
     }
 }
 
 /// [`output_tile`] for channels `c0 .. c0 + n` (plain loops, as [`input_channels`]).
-#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn output_channels<V: Lanes>(
     m: &[f32],
     xi_stride: usize,
     c0: usize,
     n: usize,
-    rows: &mut [&mut [f32]],
-    col0: usize,
-    cols: usize,
-    stride: usize,
+    out: &mut TileOutput,
     epilogue: &Epilogue,
 ) {
+    let TileOutput {
+        rows,
+        col0,
+        cols,
+        stride,
+    } = out;
+    let (col0, cols, stride) = (*col0, *cols, *stride);
     let epilogue = EpilogueLanes::<V>::new(epilogue, c0, n);
     // Columns: t[s][i] = (Aᵀ M)[i][s].
     let mut t = [[V::zero(); TILE]; ALPHA];

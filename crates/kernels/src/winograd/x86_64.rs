@@ -9,7 +9,7 @@
 //! constructor that hands the kernels out only after checking the CPU (see
 //! [`crate::dispatch`]).
 
-use super::transform::{input_tile, output_tile, Lanes, TileWindow};
+use super::transform::{input_tile, output_tile, Lanes, TileOutput, TileWindow};
 use super::TransformKernels;
 use crate::dispatch::kernel;
 use crate::epilogue::Epilogue;
@@ -121,19 +121,9 @@ macro_rules! simd_transforms {
         }
 
         /// The output transform of one tile (see [`output_tile`]).
-        #[allow(clippy::too_many_arguments)]
-        fn $output_kernel(
-            m: &[f32],
-            xi_stride: usize,
-            c: usize,
-            rows: &mut [&mut [f32]],
-            col0: usize,
-            cols: usize,
-            stride: usize,
-            epilogue: &Epilogue,
-        ) {
+        fn $output_kernel(m: &[f32], xi_stride: usize, c: usize, out: &mut TileOutput, epilogue: &Epilogue) {
             // SAFETY: as above.
-            unsafe { $output(m, xi_stride, c, rows, col0, cols, stride, epilogue) }
+            unsafe { $output(m, xi_stride, c, out, epilogue) }
         }
 
         /// # Safety
@@ -145,19 +135,9 @@ macro_rules! simd_transforms {
 
         /// # Safety
         /// The CPU must support the tier's features.
-        #[allow(clippy::too_many_arguments)]
         #[target_feature(enable = $features)]
-        unsafe fn $output(
-            m: &[f32],
-            xi_stride: usize,
-            c: usize,
-            rows: &mut [&mut [f32]],
-            col0: usize,
-            cols: usize,
-            stride: usize,
-            epilogue: &Epilogue,
-        ) {
-            output_tile::<$lanes>(m, xi_stride, c, rows, col0, cols, stride, epilogue)
+        unsafe fn $output(m: &[f32], xi_stride: usize, c: usize, out: &mut TileOutput, epilogue: &Epilogue) {
+            output_tile::<$lanes>(m, xi_stride, c, out, epilogue)
         }
     };
 }
