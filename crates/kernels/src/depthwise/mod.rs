@@ -19,8 +19,9 @@
 //! spends its time gathering and writing the im2col matrix and calling a GEMM whose N is 1; the
 //! benchmark `grouped_im2col/...` in `benches/benches/depthwise.rs` keeps that anti-pattern as a
 //! baseline. With NHWC the channel is the contiguous axis, so the natural SIMD vector is 8
-//! (AVX2) or 16 (AVX-512) neighbouring channels of one pixel, and the kernel is bound by streaming the activations
-//! through memory once (the benchmark reports GB/s of input + output).
+//! (AVX2) or 16 (AVX-512) neighbouring channels of one pixel, and the kernel is bound by
+//! streaming the activations through memory once (the benchmark reports GB/s of input +
+//! output).
 //!
 //! # The ladder (read in this order)
 //!
@@ -73,7 +74,7 @@
 //!   registers: 9 taps + 2 accumulators + S+3 inputs + epilogue constants
 //! ```
 //!
-//! Loop order was measured, not guessed: sweeping whole rows per channel tile (taps loaded once
+//! Loop order was measured (on the 8-lane AVX2 kernels), not guessed: sweeping whole rows per channel tile (taps loaded once
 //! per row) and blocking the columns perform alike for 32..256 channels, but at 512 channels
 //! the pixel stride is 2 KiB, a row sweep maps every load to the same two L1 sets, and the
 //! blocked order is 2x faster. Storing raw sums and applying the epilogue in a second pass
