@@ -1,16 +1,19 @@
 //! Depthwise convolution: every available tier against the naive reference.
 //!
-//! A `Problem` holds one convolution (shape, data, epilogue). `reference()` runs the oracle,
-//! `run(tier)` the tier under test into a NaN-filled output, and `check(tier)` compares them
-//! with a tolerance scaled by the magnitude of each output's reduction, printing every parameter
-//! and a found/expected grid on failure.
+//! A `Problem` holds one convolution (shape, data, epilogue). `reference()` runs the oracle
+//! once and caches it, `run(tier)` runs the tier under test into a NaN-filled output, and
+//! `check(tier)` compares them: bit for bit for the portable tier (and rung 2 of the ladder),
+//! which sum the same products in the same order with the same roundings; within a tolerance
+//! scaled by the magnitude of each output's reduction for the SIMD tiers (FMA rounds once
+//! where the reference rounds twice). Failures print every parameter and a found/expected grid.
 
 use mobilenet_unet_kernels::depthwise::{
     depthwise_conv2d, depthwise_conv2d_nhwc, depthwise_conv2d_nhwc_generic, depthwise_conv2d_nhwc_with_tier,
-    kernel_name, CHANNEL_TILE,
+    kernel_name, CHANNEL_TILE, CHANNEL_TILE_AVX512,
 };
 use mobilenet_unet_kernels::{Activation, ChannelAffine, Conv2dParams, Epilogue, KernelError, Tier};
 use proptest::prelude::*;
+use std::sync::OnceLock;
 
 /// Deterministic data in `[-amp, amp)` (xorshift64*), so big problems need no proptest vectors.
 fn data(seed: u64, len: usize, amp: f32) -> Vec<f32> {
@@ -35,7 +38,7 @@ struct EpSpec {
     post: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Problem {
     params: Conv2dParams,
     input: Vec<f32>,
@@ -44,6 +47,18 @@ struct Problem {
     bias: Option<Vec<f32>>,
     act: Activation,
     post: Option<(Vec<f32>, Vec<f32>)>,
+    /// The reference output and the per-output tolerance, computed on first use: every tier
+    /// of a case is compared against the same oracle run.
+    expected: OnceLock<(Vec<f32>, Vec<f32>)>,
+}
+
+/// How a result must agree with the reference.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Agreement {
+    /// Bit for bit (the same sums in the same order, rounded the same way).
+    Exact,
+    /// Within [`Problem::tolerance`] (FMA, which rounds once where the reference rounds twice).
+    Tolerance,
 }
 
 impl Problem {
@@ -60,6 +75,21 @@ impl Problem {
             bias: ep.bias.then(|| data(seed + 3, c, 3.0)),
             act: ep.act,
             post: ep.post.then(|| (data(seed + 4, c, 2.0), data(seed + 5, c, 1.0))),
+            expected: OnceLock::new(),
+        }
+    }
+
+    /// The same convolution and data with another activation (and its own reference).
+    fn with_activation(&self, act: Activation) -> Problem {
+        Problem {
+            params: self.params,
+            input: self.input.clone(),
+            weights: self.weights.clone(),
+            scale: self.scale.clone(),
+            bias: self.bias.clone(),
+            act,
+            post: self.post.clone(),
+            expected: OnceLock::new(),
         }
     }
 
@@ -89,8 +119,14 @@ impl Problem {
         out
     }
 
-    fn reference(&self) -> Vec<f32> {
-        self.run(Tier::Reference)
+    /// The oracle's output and the tolerance of each element, computed once per problem.
+    fn expected(&self) -> &(Vec<f32>, Vec<f32>) {
+        self.expected
+            .get_or_init(|| (self.run(Tier::Reference), self.tolerance()))
+    }
+
+    fn reference(&self) -> &[f32] {
+        &self.expected().0
     }
 
     /// Per output: a bound on its rounding error, from `Σ|x·w|` over the window and the
@@ -140,31 +176,58 @@ impl Problem {
     }
 
     fn check(&self, tier: Tier) -> std::result::Result<(), String> {
+        let agreement = match tier {
+            Tier::Reference | Tier::Portable => Agreement::Exact,
+            Tier::Avx2 | Tier::Avx512 | Tier::Neon => Agreement::Tolerance,
+        };
         self.compare(
             &tier.to_string(),
             kernel_name(tier, &self.params).unwrap_or("unavailable"),
             &self.run(tier),
+            agreement,
         )
     }
 
-    fn compare(&self, label: &str, kernel: &str, found: &[f32]) -> std::result::Result<(), String> {
-        let (expected, tol) = (self.reference(), self.tolerance());
+    fn compare(
+        &self,
+        label: &str,
+        kernel: &str,
+        found: &[f32],
+        agreement: Agreement,
+    ) -> std::result::Result<(), String> {
+        let (expected, tol) = self.expected();
+        assert_eq!(found.len(), expected.len(), "{label}: output length");
         let bad = (0..found.len())
-            .filter(|&i| (found[i] - expected[i]).abs().is_nan() || (found[i] - expected[i]).abs() > tol[i]) // NaN fails
+            .filter(|&i| match agreement {
+                Agreement::Exact => found[i].to_bits() != expected[i].to_bits(),
+                // NaN (an unwritten output) fails: it is never within the tolerance.
+                Agreement::Tolerance => {
+                    let d = (found[i] - expected[i]).abs();
+                    d.is_nan() || d > tol[i]
+                }
+            })
             .collect::<Vec<_>>();
         if bad.is_empty() {
             return Ok(());
         }
-        Err(self.report(label, kernel, found, &expected, &bad))
+        Err(self.report(label, kernel, agreement, found, expected, &bad))
     }
 
     /// Every parameter, the first mismatches, and a found/expected grid of the first bad channel.
-    fn report(&self, label: &str, kernel: &str, found: &[f32], expected: &[f32], bad: &[usize]) -> String {
+    fn report(
+        &self,
+        label: &str,
+        kernel: &str,
+        agreement: Agreement,
+        found: &[f32],
+        expected: &[f32],
+        bad: &[usize],
+    ) -> String {
         let p = &self.params;
         let (oh, ow) = p.out_hw();
         let c = p.in_c;
         let mut s = format!(
-            "{label} ({kernel}): {} of {} outputs wrong\nparams {p:?}\nepilogue scale={} bias={} act={:?} post={}\n",
+            "{label} ({kernel}, {agreement:?}): {} of {} outputs wrong\nparams {p:?}\nepilogue scale={} bias={} act={:?} post={}\n",
             bad.len(),
             found.len(),
             self.scale.is_some(),
@@ -206,14 +269,21 @@ fn fast_tiers() -> Vec<Tier> {
 
 /// Every available tier, and rung 2 of the ladder, against the reference.
 fn check_all(p: &Problem) {
-    for tier in fast_tiers() {
-        if let Err(e) = p.check(tier) {
-            panic!("{e}");
-        }
-    }
-    if let Err(e) = p.compare("ladder rung 2", "f32_dwconv_generic", &p.run_generic()) {
+    if let Err(e) = check_all_tiers(p) {
         panic!("{e}");
     }
+}
+
+fn check_all_tiers(p: &Problem) -> std::result::Result<(), String> {
+    for tier in fast_tiers() {
+        p.check(tier)?;
+    }
+    p.compare(
+        "ladder rung 2",
+        "depthwise_conv2d_nhwc_generic",
+        &p.run_generic(),
+        Agreement::Exact,
+    )
 }
 
 fn ep_strategy() -> impl Strategy<Value = EpSpec> {
@@ -255,10 +325,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
     #[test]
     fn every_tier_matches_reference(p in problem()) {
-        for tier in fast_tiers() {
-            p.check(tier).map_err(TestCaseError::fail)?;
-        }
-        p.compare("ladder rung 2", "f32_dwconv_generic", &p.run_generic()).map_err(TestCaseError::fail)?;
+        check_all_tiers(&p).map_err(TestCaseError::fail)?;
     }
 }
 
@@ -269,10 +336,23 @@ const ALL_EPILOGUES: EpSpec = EpSpec {
     post: true,
 };
 
+/// Channel counts at, around and between both tiles (8 and 16): full tiles, every tail length
+/// of the 8-lane tiers and most of the 16-lane one, a tail after several full tiles.
+fn channel_counts() -> Vec<usize> {
+    let mut cs = vec![1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 33, 40];
+    for t in [CHANNEL_TILE, CHANNEL_TILE_AVX512] {
+        cs.extend([t - 1, t, t + 1, 2 * t - 1, 2 * t, 2 * t + 1, 3 * t]);
+    }
+    cs.sort_unstable();
+    cs.dedup();
+    cs
+}
+
 #[test]
 fn channels_around_the_tile() {
-    let t = CHANNEL_TILE;
-    for c in (1..=17).chain([t, 2 * t, 3 * t, t - 1, t + 1, 2 * t - 1, 2 * t + 1, 31, 33]) {
+    // Odd sizes (ncnn's 15x7, 18x17), stride 2 on odd inputs, 1x1 and 2x2 images, batch 2.
+    let pads: [[usize; 4]; 3] = [[1, 1, 1, 1], [0, 0, 0, 0], [0, 1, 2, 0]];
+    for c in channel_counts() {
         for (h, w, s) in [
             (15, 7, 1),
             (18, 17, 1),
@@ -281,11 +361,13 @@ fn channels_around_the_tile() {
             (1, 1, 1),
             (2, 2, 2),
         ] {
-            check_all(&Problem::new(
-                Conv2dParams::depthwise(2, h, w, c, 3, s, 1),
-                ALL_EPILOGUES,
-                c as u64,
-            ));
+            for [t, b, l, r] in pads {
+                let p = Conv2dParams::depthwise(2, h, w, c, 3, s, 0).with_padding(t, b, l, r);
+                if p.validate().is_err() {
+                    continue; // no window fits (a 1x1 image without padding)
+                }
+                check_all(&Problem::new(p, ALL_EPILOGUES, c as u64));
+            }
         }
     }
 }
@@ -342,19 +424,23 @@ fn asymmetric_padding_and_other_kernels() {
 
 #[test]
 fn every_epilogue_variant() {
-    for bits in 0..8u8 {
-        for act in [Activation::None, Activation::Relu, Activation::Relu6] {
-            let ep = EpSpec {
-                scale: bits & 1 != 0,
-                bias: bits & 2 != 0,
-                act,
-                post: bits & 4 != 0,
-            };
-            check_all(&Problem::new(
-                Conv2dParams::depthwise(1, 6, 5, 13, 3, 1, 1),
-                ep,
-                bits as u64,
-            ));
+    // Each optional step present or absent, each activation; a full 16-lane tile plus tails.
+    let shapes = [
+        Conv2dParams::depthwise(1, 6, 5, 13, 3, 1, 1),
+        Conv2dParams::depthwise(2, 9, 7, 17, 3, 2, 0).with_padding(0, 1, 1, 0),
+        Conv2dParams::depthwise(1, 7, 8, 40, 3, 1, 1),
+    ];
+    for p in shapes {
+        for bits in 0..8u8 {
+            for act in [Activation::None, Activation::Relu, Activation::Relu6] {
+                let ep = EpSpec {
+                    scale: bits & 1 != 0,
+                    bias: bits & 2 != 0,
+                    act,
+                    post: bits & 4 != 0,
+                };
+                check_all(&Problem::new(p, ep, bits as u64));
+            }
         }
     }
 }
@@ -368,11 +454,8 @@ fn relu6_really_clamps_both_sides() {
         post: false,
     };
     let p = Problem::new(Conv2dParams::depthwise(1, 12, 12, 16, 3, 1, 1), ep, 3);
-    let raw = Problem {
-        act: Activation::None,
-        ..p.clone()
-    }
-    .reference();
+    let unclamped = p.with_activation(Activation::None);
+    let raw = unclamped.reference();
     assert!(
         raw.iter().any(|&v| v < 0.0) && raw.iter().any(|&v| v > 6.0),
         "data never crosses the bounds"
@@ -560,5 +643,46 @@ fn empty_batch_and_all_padding_inputs() {
         assert_eq!(out.len(), 2 * 2 * 3);
         depthwise_conv2d_nhwc_with_tier(tier, &p, &[], &[1.0; 27], &mut out, &ep).unwrap();
         assert_eq!(out, [0.5, 0.0, 6.0].repeat(4), "{tier}");
+    }
+}
+
+#[test]
+fn kernel_names_follow_the_tier() {
+    // The crate's unit tests check that each table's names are its functions' names; this
+    // checks that each tier reports (and so runs) its own functions, AVX-512 its 16-lane ones.
+    let s1 = Conv2dParams::depthwise(1, 8, 8, 16, 3, 1, 1);
+    let s2 = Conv2dParams::depthwise(1, 8, 8, 16, 3, 2, 1);
+    let k5 = Conv2dParams::depthwise(1, 8, 8, 16, 5, 1, 2);
+    let expected = |tier| match tier {
+        Tier::Reference => ["reference::depthwise_conv2d_nhwc"; 3],
+        Tier::Portable => [
+            "f32_dwconv_3x3s1_8c_portable",
+            "f32_dwconv_3x3s2_8c_portable",
+            "f32_dwconv_generic_portable",
+        ],
+        Tier::Avx2 => [
+            "f32_dwconv_3x3s1_8c_fma",
+            "f32_dwconv_3x3s2_8c_fma",
+            "f32_dwconv_generic_avx2",
+        ],
+        Tier::Avx512 => [
+            "f32_dwconv_3x3s1_16c_avx512",
+            "f32_dwconv_3x3s2_16c_avx512",
+            "f32_dwconv_generic_avx512",
+        ],
+        Tier::Neon => [
+            "f32_dwconv_3x3s1_4c_neon",
+            "f32_dwconv_3x3s2_4c_neon",
+            "f32_dwconv_generic_neon",
+        ],
+    };
+    for tier in Tier::ALL {
+        let found = [s1, s2, k5].map(|p| kernel_name(tier, &p).unwrap_or("unavailable"));
+        if tier.is_available() {
+            assert_eq!(found, expected(tier), "{tier}");
+        } else {
+            println!("SKIPPED tier {tier}: not available on this CPU");
+            assert_eq!(found, ["unavailable"; 3], "{tier}");
+        }
     }
 }

@@ -19,30 +19,41 @@
 //! spends its time gathering and writing the im2col matrix and calling a GEMM whose N is 1; the
 //! benchmark `grouped_im2col/...` in `benches/benches/depthwise.rs` keeps that anti-pattern as a
 //! baseline. With NHWC the channel is the contiguous axis, so the natural SIMD vector is 8
-//! neighbouring channels of one pixel, and the kernel is bound by streaming the activations
-//! through memory once (the benchmark reports GB/s of input + output).
+//! (AVX2) or 16 (AVX-512) neighbouring channels of one pixel, and the kernel is bound by
+//! streaming the activations through memory once (the benchmark reports GB/s of input +
+//! output).
 //!
 //! # The ladder (read in this order)
 //!
-//! 1. [`reference::depthwise_conv2d_nhwc`]: seven naive nested loops, any kernel, stride and
-//!    padding. The oracle.
-//! 2. [`depthwise_conv2d_nhwc_generic`] (`portable::dwconv_generic_row`): the loops reordered so the channel is innermost — for
-//!    every output pixel, every valid tap adds `in[.., c] · w[.., c]` over a contiguous run of
-//!    channels, into the output row itself. The compiler vectorises it; no SIMD code needed.
-//!    This is the fallback for every kernel size other than 3x3.
-//! 3. `portable::f32_dwconv_3x3_8c_portable`: the 3x3 special case the way the fast path does
-//!    it, in plain Rust on `[f32; 8]` tiles (the loop nest below). Pixels whose window lies
-//!    fully inside the input take an unrolled *interior* path (two outputs per step, sharing
-//!    input loads); the 1-pixel frame takes a *border* path that checks each column. Rows whose
+//! 1. [`reference::depthwise_conv2d_nhwc`]: six naive nested loops (batch, row, column,
+//!    channel, `ky`, `kx`), any kernel, stride and padding. The oracle.
+//! 2. [`depthwise_conv2d_nhwc_generic`] (`portable::dwconv_generic_row`): the loops reordered
+//!    so the channel is innermost — for every output pixel, every valid tap adds
+//!    `in[.., c] · w[.., c]` over a contiguous run of channels, into the output row itself.
+//!    The compiler vectorises it; no SIMD code needed. This is the fallback for every kernel
+//!    size other than 3x3, at every tier (the SIMD tiers compile it with their features).
+//! 3. `schedule.rs`: the 3x3 special case, stride 1 or 2, written *once* over a small vector
+//!    trait (`lanes.rs`, `DwLanes`: `N` channels per vector, full and masked loads/stores,
+//!    multiply-add, splat, max/min). The loop nest is below: pixels whose window lies fully
+//!    inside the input take an unrolled *interior* path (two outputs per step, sharing input
+//!    loads); the 1-pixel frame takes a *border* path that checks each column. Rows whose
 //!    window crosses the top or bottom edge are separate monomorphised instances (a const row
 //!    mask), so the padding costs no branch inside the sweep.
-//! 4. `x86_64.rs`: the same schedule with AVX2+FMA intrinsics — `f32_dwconv_3x3s1_8c_fma` and
-//!    `f32_dwconv_3x3s2_8c_fma`. The 9 tap vectors stay in `ymm` registers while a block of
-//!    output columns is swept; the channel tail (`c % 8`) uses `_mm256_maskload_ps` /
-//!    `_mm256_maskstore_ps`.
+//! 4. The instances of that one schedule, each a thin wrapper:
+//!    - `portable.rs`: `f32_dwconv_3x3s{1,2}_8c_portable` on `[f32; 8]`, separate multiply and
+//!      add in the reference's order, so it reproduces the reference bit for bit;
+//!    - `x86_64.rs`: `f32_dwconv_3x3s{1,2}_8c_fma` on `__m256` (AVX2+FMA, 8 channels, tail by
+//!      `_mm256_maskload_ps` / `_mm256_maskstore_ps`) and `f32_dwconv_3x3s{1,2}_16c_avx512` on
+//!      `__m512` (AVX-512F, 16 channels, tail by `__mmask16` masked loads and stores), each a
+//!      `#[target_feature]` function around the same generic body; the 9 tap vectors stay in
+//!      registers while a block of output columns is swept.
 //! 5. Threads: [`depthwise_conv2d_nhwc_with_tier`] splits the `batch·out_h` output rows
 //!    (independent, each written by one task) with rayon's `par_chunks_mut`, so the output is
 //!    bit-identical for any thread count. Run inside your own `ThreadPool::install` to pick it.
+//!
+//! Each tier hands the rest of the crate one [`DepthwiseKernels`] table: a safe row function
+//! (which picks the 3x3 instance or the generic loop per output row) and the names of the
+//! functions it runs, which [`kernel_name`] reports.
 //!
 //! The benchmark runs the rungs side by side (`reference/`, `generic/`, `portable/`, `ours/`,
 //! `ours_2t/`), and the tests check each against rung 1.
@@ -52,10 +63,10 @@
 //! ```text
 //! loop 3 (rayon)  output rows r = n·out_h + oy              independent: one task writes each
 //! loop 2          blocks of `ox_block()` output columns      their 3 input rows stay in L1
-//! loop 1          channel tiles c0 = 0, 8, 16, ... (last masked)   load 9 tap vectors w[ky][kx]
+//! loop 1          channel tiles c0 = 0, N, 2N, ... (last masked)   load 9 tap vectors w[ky][kx]
 //! loop 0          the block's columns: border pixels, then interior pairs
 //!
-//!   interior pair, stride 1, one tap row ky (x = 8 channels of one input pixel):
+//!   interior pair, stride 1, one tap row ky (x = N channels of one input pixel, N = 8 or 16):
 //!
 //!       x0   x1   x2   x3            acc0 += x0·w[ky][0] + x1·w[ky][1] + x2·w[ky][2]
 //!                                    acc1 += x1·w[ky][0] + x2·w[ky][1] + x3·w[ky][2]
@@ -63,7 +74,7 @@
 //!   registers: 9 taps + 2 accumulators + S+3 inputs + epilogue constants
 //! ```
 //!
-//! Loop order was measured, not guessed: sweeping whole rows per channel tile (taps loaded once
+//! Loop order was measured (on the 8-lane AVX2 kernels), not guessed: sweeping whole rows per channel tile (taps loaded once
 //! per row) and blocking the columns perform alike for 32..256 channels, but at 512 channels
 //! the pixel stride is 2 KiB, a row sweep maps every load to the same two L1 sets, and the
 //! blocked order is 2x faster. Storing raw sums and applying the epilogue in a second pass
@@ -83,27 +94,54 @@ use crate::tier::Tier;
 use ndarray::{Array4, ArrayView3, ArrayView4};
 use rayon::prelude::*;
 
+mod lanes;
 mod portable;
 pub mod reference;
+mod schedule;
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
 
-/// Channels per SIMD vector (8 f32 lanes in a 256-bit `ymm` register): the channel tile of the
-/// fast paths. Channel counts that are not a multiple take the masked tail path.
+pub(crate) use portable::portable_kernels;
+#[cfg(target_arch = "x86_64")]
+pub(crate) use x86_64::{avx2_kernels, avx512_kernels};
+
+/// Channels per vector of the portable and AVX2 tiers (8 f32 lanes, one 256-bit `ymm`
+/// register): their channel tile. Channel counts that are not a multiple take the masked tail.
 pub const CHANNEL_TILE: usize = 8;
+
+/// Channels per vector of the AVX-512 tier (16 f32 lanes, one 512-bit `zmm` register).
+pub const CHANNEL_TILE_AVX512: usize = 16;
 
 /// Output elements a rayon task gets at least (small rows are grouped to keep scheduling cheap).
 /// Only affects scheduling, never results.
 const MIN_TASK_ELEMS: usize = 16 * 1024;
 
-/// Row masks of the 3x3 fast path: bit `ky` is set when the window's row `ky` is inside the input.
-pub(crate) const ROWS_ALL: u8 = 0b111;
-/// The first output row of a padded image: tap row 0 lies in the top padding.
-pub(crate) const ROWS_TOP_EDGE: u8 = 0b110;
-/// The last output row of a padded image: tap row 2 lies in the bottom padding.
-pub(crate) const ROWS_BOTTOM_EDGE: u8 = 0b011;
-
 const OP: &str = "depthwise_conv2d";
+
+/// Computes output row `oy` of one image (`image` is `[in_h, in_w, c]`, `out_row` is `[out_w, c]`).
+pub(crate) type DepthwiseRowFn = fn(&Geometry, &[f32], &[f32], &Epilogue, usize, &mut [f32]);
+
+/// One tier's depthwise kernels: the row function and the names of the functions it runs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DepthwiseKernels {
+    pub row: DepthwiseRowFn,
+    pub name_3x3s1: &'static str,
+    pub name_3x3s2: &'static str,
+    pub name_generic: &'static str,
+}
+
+/// Which of the three input rows of a 3x3 window exist; the discriminant is the row mask
+/// (bit `ky` set when input row `oy·S + ky - PT` exists) the schedule is compiled for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum WindowRows {
+    /// All three: an inner row.
+    All = 0b111,
+    /// Tap row 0 lies in the top padding: the first output row of a padded image.
+    NoTop = 0b110,
+    /// Tap row 2 lies in the bottom padding: the last output row of a padded image.
+    NoBottom = 0b011,
+}
 
 /// Depthwise convolution with the process-wide tier ([`Tier::active`]). See the module docs.
 pub fn depthwise_conv2d_nhwc(
@@ -159,57 +197,28 @@ pub fn depthwise_conv2d_nhwc_generic(
     Ok(())
 }
 
-/// Computes output row `oy` of one image (`image` is `[in_h, in_w, c]`, `out_row` is `[out_w, c]`).
-pub(crate) type DepthwiseRowFn = fn(&Geometry, &[f32], &[f32], &Epilogue, usize, &mut [f32]);
-
-/// One tier's depthwise kernels: the row function and the names of the functions it runs.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct DepthwiseKernels {
-    pub row: DepthwiseRowFn,
-    pub name_3x3s1: &'static str,
-    pub name_3x3s2: &'static str,
-    pub name_generic: &'static str,
-}
-
-pub(crate) fn portable_kernels() -> DepthwiseKernels {
-    DepthwiseKernels {
-        row: portable::dwconv_row,
-        name_3x3s1: "f32_dwconv_3x3s1_8c_portable",
-        name_3x3s2: "f32_dwconv_3x3s2_8c_portable",
-        name_generic: "f32_dwconv_generic_portable",
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-pub(crate) fn avx2_kernels() -> Option<DepthwiseKernels> {
-    fn row(g: &Geometry, image: &[f32], w: &[f32], ep: &Epilogue, oy: usize, out_row: &mut [f32]) {
-        if let Ok(k) = x86_64::RowKernel::new() {
-            k.run(g, image, w, ep, oy, out_row)
-        }
-    }
-    Tier::Avx2.is_available().then_some(DepthwiseKernels {
-        row,
-        name_3x3s1: "f32_dwconv_3x3s1_8c_fma",
-        name_3x3s2: "f32_dwconv_3x3s2_8c_fma",
-        name_generic: "f32_dwconv_generic_avx2",
-    })
-}
-
-#[cfg(target_arch = "x86_64")]
-pub(crate) fn avx512_kernels() -> Option<DepthwiseKernels> {
-    avx2_kernels().filter(|_| Tier::Avx512.is_available())
-}
-
-/// The name of the inner kernel `tier` runs for `params`, for benchmark and log records.
+/// The name of the inner kernel `tier` runs for `params`, for benchmark and log records:
+/// the name of the function, taken from the tier's [`DepthwiseKernels`] in the kernel table.
+/// (Rows of a 3x3 whose window has a single valid tap row, in tiny or heavily padded images,
+/// run the tier's generic kernel instead.)
 pub fn kernel_name(tier: Tier, params: &Conv2dParams) -> Result<&'static str> {
     let k = KernelTable::for_tier(tier)?.depthwise;
-    let is_3x3 = params.kh == 3 && params.kw == 3 && params.stride_h == params.stride_w;
-    Ok(match (tier, is_3x3, params.stride_h) {
-        (Tier::Reference, _, _) => "depthwise_conv2d_nhwc",
-        (_, true, 1) => k.name_3x3s1,
-        (_, true, 2) => k.name_3x3s2,
-        _ => k.name_generic,
-    })
+    if tier == Tier::Reference {
+        return Ok("reference::depthwise_conv2d_nhwc");
+    }
+    Ok(
+        match fast_3x3_stride(params.kh, params.kw, params.stride_h, params.stride_w) {
+            Some(1) => k.name_3x3s1,
+            Some(_) => k.name_3x3s2,
+            None => k.name_generic,
+        },
+    )
+}
+
+/// `Some(stride)` when a kernel of this size and stride has a 3x3 fast path: 3x3 with equal
+/// strides 1 or 2.
+fn fast_3x3_stride(kh: usize, kw: usize, stride_h: usize, stride_w: usize) -> Option<usize> {
+    (kh == 3 && kw == 3 && stride_h == stride_w && (1..=2).contains(&stride_h)).then_some(stride_h)
 }
 
 /// Depthwise convolution of an ndarray NHWC batch, allocating the output.
@@ -302,28 +311,39 @@ impl Geometry {
     }
 
     /// Which 3x3 fast-path instance computes output row `oy`: `Some((stride, rows))` for a 3x3
-    /// kernel with equal strides 1 or 2 and a row mask (bit `ky` set when input row
-    /// `oy·S + ky - PT` exists) of all three rows, the bottom two (`0b110`, top edge) or the
-    /// top two (`0b011`, bottom edge). `None`: the generic row loop (other kernels, strides, or
-    /// rows with a single valid tap row — tiny inputs or padding wider than 1).
-    pub fn fast_3x3(&self, oy: usize) -> Option<(usize, u8)> {
-        if self.kh != 3 || self.kw != 3 || self.stride_h != self.stride_w || self.stride_h > 2 {
-            return None;
-        }
+    /// kernel with equal strides 1 or 2 whose window has all three input rows, the bottom two
+    /// (top edge) or the top two (bottom edge). `None`: the generic row loop (other kernels,
+    /// strides, or rows with a single valid tap row — tiny inputs or padding wider than 1).
+    pub fn fast_3x3(&self, oy: usize) -> Option<(usize, WindowRows)> {
+        let stride = fast_3x3_stride(self.kh, self.kw, self.stride_h, self.stride_w)?;
         let rows = match self.valid_ky(oy) {
-            (0, 3) => ROWS_ALL,
-            (1, 3) => ROWS_TOP_EDGE,
-            (0, 2) => ROWS_BOTTOM_EDGE,
+            (0, 3) => WindowRows::All,
+            (1, 3) => WindowRows::NoTop,
+            (0, 2) => WindowRows::NoBottom,
             _ => return None,
         };
-        Some((self.stride_h, rows))
+        Some((stride, rows))
+    }
+
+    /// Panics unless the arguments of a row function agree with `self`: the row exists and
+    /// `image`, `w`, `out_row` and the epilogue have the lengths `self` implies. The row
+    /// functions check this on entry (cheap, once per row), so no caller can make them read
+    /// or write past a slice, whatever it passes.
+    pub fn assert_row_args(&self, image: &[f32], w: &[f32], ep: &Epilogue, oy: usize, out_row: &[f32]) {
+        assert!(oy < self.out_h && image.len() == self.image_len() && out_row.len() == self.row_len());
+        assert!(w.len() == self.kh * self.kw * self.c && ep.validate(OP, self.c).is_ok());
     }
 
     /// Output columns per block of the 3x3 fast paths: the block's `3 x (block·S + 2) x c`
     /// input floats should fit in half of a 32 KiB L1, so the cache lines one channel tile
-    /// brings in are still there for the next (tiles 2k and 2k+1 share every 64-byte line).
-    /// Even, and at least one interior pair. Measured on 14x14x512: 2x faster than sweeping
-    /// whole rows, whose 2 KiB pixel stride also maps every load to the same two L1 sets.
+    /// brings in are still there for the next (with 8 lanes, tiles 2k and 2k+1 share every
+    /// 64-byte line). Even, and at least one interior pair. Measured on 14x14x512 with 8
+    /// lanes: 2x faster than sweeping whole rows, whose 2 KiB pixel stride also maps every
+    /// load to the same two L1 sets.
+    ///
+    /// The budget counts channels, not lanes, so it holds at 16 lanes too: the block's
+    /// footprint is the same, only each tile now covers whole lines (no line is shared by two
+    /// tiles, so the gain from blocking is the set-conflict one alone). Not re-measured at 16.
     pub fn ox_block(&self) -> usize {
         const L1_BUDGET_FLOATS: usize = 4 * 1024;
         let cols_in = L1_BUDGET_FLOATS / (3 * self.c);
@@ -409,9 +429,33 @@ where
         });
 }
 
+/// The bare name of a function item (`type_name` without the module path), so the tests can
+/// check that the names in the kernel tables are the names of the functions they run.
+#[cfg(test)]
+pub(crate) fn function_name<F>(f: &F) -> &'static str {
+    let path = std::any::type_name_of_val(f);
+    path.rsplit("::").next().unwrap_or(path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fast_path_rows_and_kernel_names() {
+        let g = validate_params(&Conv2dParams::depthwise(1, 5, 7, 3, 3, 2, 1)).unwrap();
+        assert_eq!(g.fast_3x3(0), Some((2, WindowRows::NoTop)));
+        assert_eq!(g.fast_3x3(1), Some((2, WindowRows::All)));
+        // Stride 2 over 5 rows with pad 1: the last row (oy = 2) reads rows 3, 4 and 5 (padding).
+        assert_eq!(g.fast_3x3(2), Some((2, WindowRows::NoBottom)));
+        let g = validate_params(&Conv2dParams::depthwise(1, 5, 7, 3, 5, 1, 2)).unwrap();
+        assert_eq!(g.fast_3x3(2), None);
+        let p = Conv2dParams::depthwise(1, 5, 7, 3, 3, 1, 1);
+        let k = portable_kernels();
+        assert_eq!(kernel_name(Tier::Portable, &p).unwrap(), k.name_3x3s1);
+        let p2 = Conv2dParams { stride_w: 2, ..p };
+        assert_eq!(kernel_name(Tier::Portable, &p2).unwrap(), k.name_generic);
+    }
 
     #[test]
     fn valid_rows_and_interior_columns() {
