@@ -58,7 +58,7 @@ Timings are only meaningful on an otherwise idle machine; compare within one run
 Usage
 -----
     python3 -m venv .venv && .venv/bin/pip install -r tools/requirements-compare.txt
-    cargo build --release -p mobilenet-unet
+    cargo build --release -p mobilenet-unet-cli
     .venv/bin/python tools/compare_engines.py --quick                 # smoke test, ~15 s
     .venv/bin/python tools/compare_engines.py --out docs/figures/engine_comparison.md
 
@@ -709,7 +709,7 @@ def run(args):
         raise CompareError("--rounds and --runs must be at least 1")
     binary = Path(args.binary)
     if not binary.is_file():
-        raise CompareError("%s not found: build it with `cargo build --release -p mobilenet-unet` "
+        raise CompareError("%s not found: build it with `cargo build --release -p mobilenet-unet-cli` "
                            "or pass --binary" % binary)
     engines, notes = available_engines(args.engines.split(",") if args.engines else None)
     if max(threads) > (os.cpu_count() or 1):

@@ -1,7 +1,7 @@
 //! Segment one image with the embedded default model and print the share of each class.
 //!
 //! ```sh
-//! cargo run --release -p mobilenet-unet --example segment_image -- examples/images/shapes_1.png
+//! cargo run --release -p mobilenet-unet --features default-model --example segment_image -- examples/images/shapes_1.png
 //! ```
 
 use mobilenet_unet::{defaults, Model};

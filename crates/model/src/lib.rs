@@ -11,6 +11,22 @@
 //! - [`Model`]: BatchNorm folded and weights packed once at load, activation memory planned per
 //!   input size and reused, `Send + Sync`, a private thread pool if you want one.
 //!
+//! # Features
+//!
+//! The engine itself (configuration, weights, `Model::predict`, argmax) needs none of them.
+//!
+//! | feature | default | adds | dependencies |
+//! |---|---|---|---|
+//! | `image` | yes | `Model::segment` (an `image::RgbImage`), `Model::segment_file` (PNG/JPEG), `segment::load_rgb` | `image` (png + jpeg decoders) |
+//! | `eval` | no | `eval`: pixel accuracy and IoU on a labelled image folder (implies `image`) | — |
+//! | `npy` | no | `npy`: NHWC `.npy` input and output, to exchange tensors with NumPy | `ndarray-npy` |
+//! | `default-model` | no | `defaults::default_weights`: the repository's trained shapes model, embedded (4.9 MB) | — |
+//!
+//! `default-features = false` gives the engine alone. The command-line tool is a separate
+//! crate, `mobilenet-unet-cli` (binary `mobilenet-unet`), which turns all four on; it also
+//! holds what only it needs: argument parsing, the progress bar, the palette PNG and overlay
+//! drawing with their bitmap font.
+//!
 //! ```
 //! use mobilenet_unet::{Architecture, Config};
 //! let arch = Architecture::new(&Config::default())?;   // alpha 1.0, 2 classes, 224x224
@@ -24,11 +40,12 @@ pub mod arch;
 pub mod config;
 pub mod defaults;
 pub mod error;
+#[cfg(feature = "eval")]
 pub mod eval;
-pub mod font;
 mod forward;
 pub mod model;
 mod network;
+#[cfg(feature = "npy")]
 pub mod npy;
 pub mod plan;
 pub mod preprocess;

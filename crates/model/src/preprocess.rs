@@ -60,7 +60,8 @@ impl fmt::Display for Preprocessing {
 }
 
 /// Resizes an RGB8 image to `height x width` (bilinear, as `cv2.resize`'s default) and
-/// preprocesses it into an NHWC `[1, height, width, 3]` buffer.
+/// preprocesses it into an NHWC `[1, height, width, 3]` buffer. (Needs the `image` feature.)
+#[cfg(feature = "image")]
 pub fn image_to_input(img: &image::RgbImage, height: usize, width: usize, mode: Preprocessing) -> Vec<f32> {
     let resized = if img.width() as usize == width && img.height() as usize == height {
         img.clone()

@@ -1,12 +1,14 @@
-//! From an image to a class map, and from a class map to pictures: palette PNG and overlay.
+//! From an image to a class map.
+//!
+//! [`Segmentation`], [`resize_nearest`] and [`default_palette`] need no image library. With the
+//! `image` feature (on by default) `Model::segment` takes a decoded `image::RgbImage` and
+//! `Model::segment_file` a PNG or JPEG file. Drawing pictures from a class map (palette PNG,
+//! overlay with a legend) is the command line's business: see the `mobilenet-unet-cli` crate.
 
-use crate::error::{Error, Result};
-use crate::font::{draw_text, GLYPH_H};
-use crate::model::{argmax_classes, Model};
-use crate::preprocess::image_to_input;
-use image::{Rgb, RgbImage};
-use ndarray::{Array2, Array4};
-use std::path::Path;
+use ndarray::Array2;
+
+#[cfg(feature = "image")]
+pub use from_image::load_rgb;
 
 /// The result of segmenting one image.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,53 +19,6 @@ pub struct Segmentation {
     pub class_map: Array2<u16>,
     /// Fraction of image pixels assigned to each class.
     pub class_fractions: Vec<f64>,
-}
-
-impl Model {
-    /// Segments an RGB image: resize to the model's native size (bilinear), preprocess as the
-    /// weights' metadata says, predict, take the argmax, resize back (nearest).
-    pub fn segment(&self, image: &RgbImage) -> Result<Segmentation> {
-        let cfg = self.config();
-        let (h, w) = (cfg.input_height, cfg.input_width);
-        if image.width() == 0 || image.height() == 0 {
-            return Err(Error::InputShape("the image is empty".into()));
-        }
-        let input = image_to_input(image, h, w, self.preprocessing());
-        let x = Array4::from_shape_vec((1, h, w, 3), input).map_err(|e| Error::InputShape(e.to_string()))?;
-        let probs = self.predict(x.view())?;
-        let map = argmax_classes(probs.view(), h / 2, w / 2)?;
-        let model_map = map.index_axis_move(ndarray::Axis(0), 0);
-        let (ih, iw) = (image.height() as usize, image.width() as usize);
-        let class_map = resize_nearest(&model_map, ih, iw);
-        let mut counts = vec![0usize; cfg.n_classes];
-        for &c in class_map.iter() {
-            counts[c as usize] += 1;
-        }
-        let total = (ih * iw) as f64;
-        Ok(Segmentation {
-            model_map,
-            class_map,
-            class_fractions: counts.iter().map(|&c| c as f64 / total).collect(),
-        })
-    }
-
-    /// Reads and segments an image file (PNG or JPEG).
-    pub fn segment_file(&self, path: impl AsRef<Path>) -> Result<(RgbImage, Segmentation)> {
-        let img = load_rgb(path.as_ref())?;
-        let seg = self.segment(&img)?;
-        Ok((img, seg))
-    }
-}
-
-/// Decodes an image file to RGB8, with an error naming the file.
-pub fn load_rgb(path: &Path) -> Result<RgbImage> {
-    let reader = image::ImageReader::open(path).map_err(|e| Error::io(path, e))?;
-    let reader = reader.with_guessed_format().map_err(|e| Error::io(path, e))?;
-    let img = reader.decode().map_err(|e| Error::Image {
-        path: path.into(),
-        reason: e.to_string(),
-    })?;
-    Ok(img.to_rgb8())
 }
 
 /// Nearest-neighbour resize of a class map (pixel centres: `src = floor((dst + 0.5) · in / out)`).
@@ -92,68 +47,62 @@ pub fn default_palette(n: usize) -> Vec<[u8; 3]> {
         .collect()
 }
 
-/// Writes a class map as an 8-bit palette PNG (each pixel's byte is its class index).
-pub fn save_palette_png(map: &Array2<u16>, palette: &[[u8; 3]], path: &Path) -> Result<()> {
-    let (h, w) = map.dim();
-    if palette.len() > 256 {
-        return Err(Error::Config(format!(
-            "{} classes do not fit an 8-bit palette PNG",
-            palette.len()
-        )));
-    }
-    let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
-    let mut enc = png_encoder(std::io::BufWriter::new(file), w as u32, h as u32);
-    enc.set_color(png::ColorType::Indexed);
-    enc.set_depth(png::BitDepth::Eight);
-    enc.set_palette(palette.iter().flatten().copied().collect::<Vec<u8>>());
-    let data: Vec<u8> = map.iter().map(|&c| c as u8).collect();
-    let img_err = |e: png::EncodingError| Error::Image {
-        path: path.into(),
-        reason: e.to_string(),
-    };
-    enc.write_header()
-        .map_err(img_err)?
-        .write_image_data(&data)
-        .map_err(img_err)?;
-    Ok(())
-}
+/// Decoding and segmenting images: the part of this module that needs the `image` crate.
+#[cfg(feature = "image")]
+mod from_image {
+    use super::{resize_nearest, Segmentation};
+    use crate::error::{Error, Result};
+    use crate::model::{argmax_classes, Model};
+    use crate::preprocess::image_to_input;
+    use image::RgbImage;
+    use ndarray::Array4;
+    use std::path::Path;
 
-fn png_encoder<W: std::io::Write>(w: W, width: u32, height: u32) -> png::Encoder<'static, W> {
-    png::Encoder::new(w, width, height)
-}
-
-/// Blends the class colours over the image (`alpha` = weight of the colour) and appends a
-/// legend below it: per class a colour swatch, its name and its share of the image.
-pub fn overlay(
-    image: &RgbImage,
-    seg: &Segmentation,
-    palette: &[[u8; 3]],
-    names: &[String],
-    alpha: f32,
-) -> RgbImage {
-    let (w, h) = image.dimensions();
-    // Text grows with the image so the legend stays legible on large pictures.
-    let scale = (w / 200).clamp(1, 4);
-    let row_h = (GLYPH_H + 4) * scale;
-    let legend_h = palette.len() as u32 * row_h + 4 * scale;
-    let mut out = RgbImage::from_pixel(w, h + legend_h, Rgb([255, 255, 255]));
-    for (x, y, p) in image.enumerate_pixels() {
-        let c = palette[seg.class_map[[y as usize, x as usize]] as usize];
-        let mix = |i: usize| (p[i] as f32 * (1.0 - alpha) + c[i] as f32 * alpha).round() as u8;
-        out.put_pixel(x, y, Rgb([mix(0), mix(1), mix(2)]));
-    }
-    for (k, color) in palette.iter().enumerate() {
-        let y0 = h + 2 * scale + k as u32 * row_h;
-        let swatch = GLYPH_H * scale + 2 * scale;
-        for y in y0..(y0 + swatch).min(out.height()) {
-            for x in (2 * scale)..(2 * scale + swatch).min(w) {
-                out.put_pixel(x, y, Rgb(*color));
+    impl Model {
+        /// Segments an RGB image: resize to the model's native size (bilinear), preprocess as
+        /// the weights' metadata says, predict, take the argmax, resize back (nearest).
+        pub fn segment(&self, image: &RgbImage) -> Result<Segmentation> {
+            let cfg = self.config();
+            let (h, w) = (cfg.input_height, cfg.input_width);
+            if image.width() == 0 || image.height() == 0 {
+                return Err(Error::InputShape("the image is empty".into()));
             }
+            let input = image_to_input(image, h, w, self.preprocessing());
+            let x =
+                Array4::from_shape_vec((1, h, w, 3), input).map_err(|e| Error::InputShape(e.to_string()))?;
+            let probs = self.predict(x.view())?;
+            let map = argmax_classes(probs.view(), h / 2, w / 2)?;
+            let model_map = map.index_axis_move(ndarray::Axis(0), 0);
+            let (ih, iw) = (image.height() as usize, image.width() as usize);
+            let class_map = resize_nearest(&model_map, ih, iw);
+            let mut counts = vec![0usize; cfg.n_classes];
+            for &c in class_map.iter() {
+                counts[c as usize] += 1;
+            }
+            let total = (ih * iw) as f64;
+            Ok(Segmentation {
+                model_map,
+                class_map,
+                class_fractions: counts.iter().map(|&c| c as f64 / total).collect(),
+            })
         }
-        let name = names.get(k).map(String::as_str).unwrap_or("?");
-        let share = 100.0 * seg.class_fractions.get(k).copied().unwrap_or(0.0);
-        let label = format!("{name} {share:.1}%");
-        draw_text(&mut out, 4 * scale + swatch, y0 + scale, &label, scale, [0, 0, 0]);
+
+        /// Reads and segments an image file (PNG or JPEG).
+        pub fn segment_file(&self, path: impl AsRef<Path>) -> Result<(RgbImage, Segmentation)> {
+            let img = load_rgb(path.as_ref())?;
+            let seg = self.segment(&img)?;
+            Ok((img, seg))
+        }
     }
-    out
+
+    /// Decodes an image file to RGB8, with an error naming the file.
+    pub fn load_rgb(path: &Path) -> Result<RgbImage> {
+        let reader = image::ImageReader::open(path).map_err(|e| Error::io(path, e))?;
+        let reader = reader.with_guessed_format().map_err(|e| Error::io(path, e))?;
+        let img = reader.decode().map_err(|e| Error::Image {
+            path: path.into(),
+            reason: e.to_string(),
+        })?;
+        Ok(img.to_rgb8())
+    }
 }

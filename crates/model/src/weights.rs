@@ -16,7 +16,9 @@
 //! calls them `conv2d`, `conv2d_1`, ... in creation order, which changes from session to
 //! session), so we name them by role: `decN_conv` / `decN_bn` for the four decoder stages and
 //! `logits_conv` for the classifier; `tools/convert_keras.py` maps Keras's names by position.
-//! f32, f16 and bf16 tensors are accepted (the last two are widened to f32 at load).
+//! f32, f16 and bf16 tensors are accepted (the last two are widened to f32 at load). Non-finite
+//! values, negative variances and a variance plus `bn_epsilon` that is not positive are refused
+//! at load, naming the tensor, and so is a malformed container (see `container.rs`).
 //!
 //! The safetensors `__metadata__` (all values are strings): `format` = `mobilenet-unet`,
 //! `alpha`, `n_classes`, `l1_skip_conn` (`true`/`false`), `decoder_activation` (`none`/`relu`),
@@ -26,12 +28,14 @@
 //! and `l1_skip_conn` can be inferred from the shapes; when present they must agree with them.
 
 use crate::arch::Architecture;
-use crate::config::{Config, DecoderActivation};
+use crate::config::{check_input_size, Config, DecoderActivation};
 use crate::error::{Error, Result};
 use crate::preprocess::Preprocessing;
 use safetensors::{Dtype, SafeTensors};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+
+mod container;
 
 /// One weight tensor, widened to f32, row-major.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,7 +79,7 @@ impl Weights {
     pub fn from_bytes(bytes: &[u8], source_name: &str) -> Result<Weights> {
         let format_err = |e: safetensors::SafeTensorError| Error::WeightsFormat {
             source_name: source_name.to_string(),
-            reason: e.to_string(),
+            reason: container::describe(bytes, e),
         };
         let (_, header) = SafeTensors::read_metadata(bytes).map_err(format_err)?;
         let st = SafeTensors::deserialize(bytes).map_err(format_err)?;
@@ -136,6 +140,13 @@ impl Weights {
                 "bn_epsilon",
                 format!("{bn_epsilon} must be a finite non-negative number"),
             ));
+        }
+        let problems = check_variances(&tensors, bn_epsilon);
+        if !problems.is_empty() {
+            return Err(Error::Weights {
+                source_name: src,
+                problems,
+            });
         }
         let preprocessing = match meta.get("preprocessing") {
             Some(p) => p
@@ -341,6 +352,24 @@ fn check_tensors(arch: &Architecture, tensors: &BTreeMap<String, Tensor>) -> Vec
     problems
 }
 
+/// BatchNorm divides by `sqrt(variance + epsilon)`: with `bn_epsilon` 0 a zero variance would
+/// make the folded weights infinite, so it is refused here, naming the tensor.
+fn check_variances(tensors: &BTreeMap<String, Tensor>, bn_epsilon: f32) -> Vec<String> {
+    tensors
+        .iter()
+        .filter(|(name, _)| name.ends_with("/moving_variance"))
+        .filter_map(|(name, t)| {
+            // The values are finite here (check_tensors ran first), so `<=` catches every case.
+            let i = t.data.iter().position(|&v| v + bn_epsilon <= 0.0)?;
+            Some(format!(
+                "{name}: variance {} at flat index {i} plus bn_epsilon {bn_epsilon} is not positive \
+                 (BatchNorm would divide by zero)",
+                t.data[i]
+            ))
+        })
+        .collect()
+}
+
 /// Reads typed values out of the string metadata, with errors naming the key.
 struct MetaReader<'a> {
     meta: &'a HashMap<String, String>,
@@ -394,17 +423,16 @@ fn infer_config(tensors: &BTreeMap<String, Tensor>, m: &MetaReader) -> Result<Co
                 )],
             })
     };
+    let shape_of = |name: &str| tensors.get(name).map(|t| t.shape.clone()).unwrap_or_default();
     let n_classes = dim("logits_conv/kernel", 3)?;
     let f1_c = dim("conv_pw_1/kernel", 3)?;
     let f4_c = dim("conv_pw_11/kernel", 3)?;
     let dec4_in = dim("dec4_conv/kernel", 2)?;
     let l1_skip = dec4_in != 128;
 
-    let alpha = match m.parse::<f64>("alpha")? {
-        Some(a) => a,
-        // int(512·alpha) is the most precise witness of alpha among the filter counts.
-        None => f4_c as f64 / 512.0,
-    };
+    let alpha_given = m.parse::<f64>("alpha")?;
+    // int(512·alpha) is the most precise witness of alpha among the filter counts.
+    let alpha = alpha_given.unwrap_or(f4_c as f64 / 512.0);
     let decoder_activation: DecoderActivation = match m.meta.get("decoder_activation") {
         Some(v) => v
             .parse()
@@ -420,13 +448,22 @@ fn infer_config(tensors: &BTreeMap<String, Tensor>, m: &MetaReader) -> Result<Co
         input_height: m.parse_or("input_height", 224)?,
         input_width: m.parse_or("input_width", 224)?,
     };
+    check_input_size(config.input_height, config.input_width)
+        .map_err(|e| m.err("input_height/input_width", e.to_string()))?;
     config
         .validate()
-        .map_err(|e| m.err("alpha/input size", e.to_string()))?;
+        .map_err(|e| m.err(invalid_config_key(&config, alpha_given.is_some()), e.to_string()))?;
     if config.filters(512) != f4_c || config.filters(64) != f1_c {
         return Err(m.err(
             "alpha",
-            format!("alpha {alpha} gives {} and {} filters, but the tensors have {f1_c} (conv_pw_1) and {f4_c} (conv_pw_11)", config.filters(64), config.filters(512)),
+            format!(
+                "alpha {alpha} gives {} and {} filters, but conv_pw_1/kernel has {f1_c} and \
+                 conv_pw_11/kernel has {f4_c} output channels (shapes {:?} and {:?})",
+                config.filters(64),
+                config.filters(512),
+                shape_of("conv_pw_1/kernel"),
+                shape_of("conv_pw_11/kernel")
+            ),
         ));
     }
     if let Some(k) = m.parse::<usize>("n_classes")? {
@@ -455,6 +492,22 @@ fn infer_config(tensors: &BTreeMap<String, Tensor>, m: &MetaReader) -> Result<Co
         });
     }
     Ok(config)
+}
+
+/// Which metadata key (or tensor) a failed [`Config::validate`] of the inferred configuration
+/// is about, checked in `validate`'s order; the input size is checked before.
+fn invalid_config_key(config: &Config, alpha_given: bool) -> &'static str {
+    let alpha_ok =
+        config.alpha.is_finite() && config.alpha > 0.0 && config.alpha <= 4.0 && config.filters(32) > 0;
+    if !alpha_ok && alpha_given {
+        "alpha"
+    } else if !alpha_ok {
+        "alpha (absent; inferred from conv_pw_11/kernel's output channels)"
+    } else if config.depth_multiplier != 1 {
+        "depth_multiplier"
+    } else {
+        "n_classes (logits_conv/kernel's output channels)"
+    }
 }
 
 /// A tiny deterministic generator (SplitMix64), enough for reproducible random weights.

@@ -1,12 +1,17 @@
 //! `mobilenet-unet`: summary, inference, segmentation, benchmarking and evaluation from the
 //! command line. Every failure prints one line naming what is at fault and exits non-zero.
+//!
+//! This crate is the app around the `mobilenet-unet` library: argument parsing (here), the
+//! commands (`commands.rs`), and the pictures they write (`picture.rs`, `font.rs`).
 
 use clap::{Args, Parser, Subcommand};
 use mobilenet_unet::{Config, DecoderActivation, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-mod cli;
+mod commands;
+mod font;
+mod picture;
 
 #[derive(Parser)]
 #[command(
@@ -147,9 +152,9 @@ fn main() -> ExitCode {
         Command::Summary(a) => a
             .arch
             .config()
-            .and_then(|cfg| cli::summary(a.weights.as_deref(), &cfg, a.json)),
-        Command::Infer(a) => cli::infer(a.weights.as_deref(), &a.input, &a.output, a.threads),
-        Command::Segment(a) => cli::segment(
+            .and_then(|cfg| commands::summary(a.weights.as_deref(), &cfg, a.json)),
+        Command::Infer(a) => commands::infer(a.weights.as_deref(), &a.input, &a.output, a.threads),
+        Command::Segment(a) => commands::segment(
             &a.images,
             a.output_dir.as_deref(),
             a.weights.as_deref(),
@@ -157,16 +162,16 @@ fn main() -> ExitCode {
             a.threads,
         ),
         Command::Bench(a) => a.arch.config().and_then(|cfg| {
-            let opts = cli::BenchOptions {
+            let opts = commands::BenchOptions {
                 threads: a.threads,
                 runs: a.runs,
                 batch: a.batch,
                 json: a.json,
                 layers: a.layers,
             };
-            cli::bench(a.weights.as_deref(), &cfg, a.arch.size.is_some(), &opts)
+            commands::bench(a.weights.as_deref(), &cfg, a.arch.size.is_some(), &opts)
         }),
-        Command::Eval(a) => cli::eval(a.weights.as_deref(), a.data.as_deref(), a.threads, a.json),
+        Command::Eval(a) => commands::eval(a.weights.as_deref(), a.data.as_deref(), a.threads, a.json),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -187,7 +192,7 @@ impl ArchArgs {
             cfg.n_classes = k;
         }
         if let Some(s) = &self.size {
-            (cfg.input_height, cfg.input_width) = cli::parse_size(s)?;
+            (cfg.input_height, cfg.input_width) = commands::parse_size(s)?;
         }
         cfg.l1_skip_conn = self.l1_skip;
         if let Some(d) = &self.decoder_activation {

@@ -1,7 +1,7 @@
 //! The command implementations behind `main.rs`'s argument parsing.
 
+use crate::picture::{overlay, save_palette_png};
 use indicatif::{ProgressBar, ProgressStyle};
-use mobilenet_unet::segment::{overlay, save_palette_png};
 use mobilenet_unet::summary::{summary_json, summary_text};
 use mobilenet_unet::{npy, Architecture, Config, Error, Model, Result, Weights};
 use ndarray::Array4;
