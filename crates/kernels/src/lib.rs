@@ -40,6 +40,7 @@ pub mod winograd;
 pub use epilogue::{Activation, ChannelAffine, Epilogue};
 pub use error::{KernelError, Result};
 pub use params::{
-    same_padding, Conv2dParams, ConvAlgorithm, SMALL_N, WINOGRAD_MAX_FILTERS, WINOGRAD_MIN_IN_C,
+    same_padding, Conv2dParams, ConvAlgorithm, ConvSpec, Padding, SMALL_N, WINOGRAD_MAX_FILTERS,
+    WINOGRAD_MIN_IN_C,
 };
 pub use tier::Tier;

@@ -383,3 +383,167 @@ mod tests {
         assert_eq!(same_padding(1, 1, 1), (0, 0));
     }
 }
+
+/// How a convolution pads its input, stated independently of the input's size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Padding {
+    /// Keras's `'valid'`: no padding.
+    Valid,
+    /// Keras's `'same'`: output `ceil(input / stride)`, the odd zero at the bottom/right
+    /// ([`same_padding`]); the amount depends on the input size.
+    Same,
+    /// Fixed zeros on each side, whatever the size: Keras's `ZeroPadding2D` followed by a
+    /// `'valid'` convolution.
+    Explicit {
+        /// Zero rows above.
+        top: usize,
+        /// Zero rows below.
+        bottom: usize,
+        /// Zero columns on the left.
+        left: usize,
+        /// Zero columns on the right.
+        right: usize,
+    },
+}
+
+impl Padding {
+    /// `p` zeros on every side.
+    pub const fn uniform(p: usize) -> Padding {
+        Padding::Explicit {
+            top: p,
+            bottom: p,
+            left: p,
+            right: p,
+        }
+    }
+}
+
+/// What a convolution layer *is* — kernel, stride, padding rule, channels, groups — without
+/// the input size it is run at. [`ConvSpec::at`] makes the [`Conv2dParams`] for one size, so a
+/// model stores specs and never edits a params struct's fields by hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConvSpec {
+    /// Input channels.
+    pub in_c: usize,
+    /// Output channels.
+    pub out_c: usize,
+    /// Kernel height.
+    pub kh: usize,
+    /// Kernel width.
+    pub kw: usize,
+    /// Vertical stride.
+    pub stride_h: usize,
+    /// Horizontal stride.
+    pub stride_w: usize,
+    /// How the input is padded.
+    pub padding: Padding,
+    /// 1 for a dense convolution, `in_c` (with `out_c == in_c`) for a depthwise one.
+    pub groups: usize,
+}
+
+impl ConvSpec {
+    /// A dense `k x k` convolution with the same stride on both axes.
+    pub fn dense(in_c: usize, out_c: usize, k: usize, stride: usize, padding: Padding) -> ConvSpec {
+        ConvSpec {
+            in_c,
+            out_c,
+            kh: k,
+            kw: k,
+            stride_h: stride,
+            stride_w: stride,
+            padding,
+            groups: 1,
+        }
+    }
+
+    /// A depthwise `k x k` convolution (depth multiplier 1) over `c` channels.
+    pub fn depthwise(c: usize, k: usize, stride: usize, padding: Padding) -> ConvSpec {
+        ConvSpec {
+            groups: c,
+            ..ConvSpec::dense(c, c, k, stride, padding)
+        }
+    }
+
+    /// The convolution run on a `batch x in_h x in_w` input: padding resolved for that size,
+    /// and the result validated (an error if the kernel does not fit, the channels or groups
+    /// are inconsistent, or a stride is 0).
+    pub fn at(&self, batch: usize, in_h: usize, in_w: usize) -> Result<Conv2dParams> {
+        let (top, bottom, left, right) = match self.padding {
+            Padding::Valid => (0, 0, 0, 0),
+            Padding::Same => {
+                let (top, bottom) = same_padding(in_h, self.kh, self.stride_h);
+                let (left, right) = same_padding(in_w, self.kw, self.stride_w);
+                (top, bottom, left, right)
+            }
+            Padding::Explicit {
+                top,
+                bottom,
+                left,
+                right,
+            } => (top, bottom, left, right),
+        };
+        let params = Conv2dParams {
+            batch,
+            in_h,
+            in_w,
+            in_c: self.in_c,
+            out_c: self.out_c,
+            kh: self.kh,
+            kw: self.kw,
+            stride_h: self.stride_h,
+            stride_w: self.stride_w,
+            pad_top: top,
+            pad_bottom: bottom,
+            pad_left: left,
+            pad_right: right,
+            groups: self.groups,
+        };
+        params.validate()?;
+        Ok(params)
+    }
+}
+
+#[cfg(test)]
+mod spec_tests {
+    use super::*;
+
+    #[test]
+    fn spec_at_resolves_padding_for_each_size() {
+        // ZeroPadding2D((1,1)) + 3x3 'valid' stride 2 (MobileNet's downsampling): ceil(x / 2).
+        let down = ConvSpec::depthwise(32, 3, 2, Padding::uniform(1));
+        let p = down.at(2, 112, 111).unwrap();
+        assert_eq!(p, Conv2dParams::depthwise(2, 112, 111, 32, 3, 2, 1));
+        assert_eq!(p.out_hw(), (56, 56));
+        // 'same' at stride 2: the split depends on the size (TensorFlow puts the odd zero after).
+        let same = ConvSpec::dense(8, 16, 3, 2, Padding::Same);
+        let even = same.at(1, 6, 7).unwrap();
+        assert_eq!(
+            (even.pad_top, even.pad_bottom, even.pad_left, even.pad_right),
+            (0, 1, 1, 1)
+        );
+        assert_eq!(even.out_hw(), (3, 4));
+        // 'same' at stride 1 keeps the size; 'valid' shrinks it by k - 1.
+        let logits = ConvSpec::dense(64, 2, 3, 1, Padding::Same).at(1, 10, 14).unwrap();
+        assert_eq!(logits.out_hw(), (10, 14));
+        let valid = ConvSpec::dense(4, 4, 3, 1, Padding::Valid).at(1, 10, 14).unwrap();
+        assert_eq!(valid.out_hw(), (8, 12));
+        // 1x1 'valid' is pointwise; the spec's groups make a depthwise layer.
+        let pw = ConvSpec::dense(16, 32, 1, 1, Padding::Valid).at(1, 5, 5).unwrap();
+        assert!(pw.is_pointwise());
+        assert!(down.at(1, 4, 4).unwrap().is_depthwise());
+    }
+
+    #[test]
+    fn spec_at_rejects_what_cannot_run() {
+        // The kernel does not fit a 1x1 'valid' input; stride 0; inconsistent groups.
+        assert!(ConvSpec::dense(1, 1, 3, 1, Padding::Valid).at(1, 1, 1).is_err());
+        assert!(ConvSpec::dense(1, 1, 3, 0, Padding::uniform(1))
+            .at(1, 4, 4)
+            .is_err());
+        let bad_groups = ConvSpec {
+            out_c: 8,
+            ..ConvSpec::depthwise(4, 3, 1, Padding::Same)
+        };
+        assert!(bad_groups.at(1, 4, 4).is_err());
+    }
+}

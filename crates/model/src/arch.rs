@@ -1,12 +1,21 @@
-//! The architecture as data: every Keras layer of the seed's `mobilenet_unet`, with its output
-//! shape, parameter count and multiply-accumulates, computed from the [`Config`] alone.
+//! The architecture as data: the seed's `mobilenet_unet` as one list of steps ([`graph`]), and
+//! every Keras layer with its output shape, parameter count and multiply-accumulates, derived
+//! from that list for one input size.
 //!
-//! This is the single description the rest of the crate derives from: parameter counts and
-//! `summary` read it, the weight loader asks it which tensors to expect ([`Architecture::expected_tensors`]),
-//! and `verify` compares it with Keras's own `count_params()`.
+//! This is the single description the rest of the crate derives from: the prepared network,
+//! the arena plan and the forward pass walk [`Graph::steps`]; parameter counts and `summary`
+//! read [`Architecture::layers`]; the weight loader asks which tensors to expect
+//! ([`Architecture::expected_tensors`]); `verify` compares the layers with Keras's own
+//! `count_params()` and output shapes.
+
+pub mod graph;
+
+pub use graph::{Graph, Step};
 
 use crate::config::{check_input_size, Config, DecoderActivation};
-use crate::error::Result;
+use crate::error::{Error, Result};
+use graph::{Inputs, KerasLayer, Shapes};
+use mobilenet_unet_kernels::Conv2dParams;
 
 /// The encoder's depthwise separable blocks 1..=11: (pointwise filters before alpha, stride).
 /// Blocks 12 and 13 (the seed's f5) are not on the output's path; Keras prunes them.
@@ -122,78 +131,93 @@ pub struct Architecture {
     pub layers: Vec<LayerInfo>,
     /// Every encoder block compared with a standard convolution.
     pub separable: Vec<SeparableComparison>,
+    /// The steps the forward pass runs (which `layers` is derived from).
+    pub graph: Graph,
 }
 
-/// Appends layers while tracking the current shape.
-struct Builder {
-    layers: Vec<LayerInfo>,
-    hwc: (usize, usize, usize),
+/// The Keras layer `keras`, computed by `step` (whose convolution, if any, is `params`), at the
+/// sizes of `shapes`.
+fn layer_info(
+    graph: &Graph,
+    shapes: &Shapes,
+    step: &Step,
+    params: Option<&Conv2dParams>,
+    keras: &KerasLayer,
+) -> Result<LayerInfo> {
+    let [h, w, c] = shapes.values[step.output.0];
+    let misplaced = || {
+        Error::Config(format!(
+            "internal error: Keras layer {} cannot belong to step {}",
+            keras.name, step.name
+        ))
+    };
+    let conv = || params.ok_or_else(misplaced);
+    let (mut trainable, mut non_trainable, mut macs) = (0, 0, 0);
+    let output_shape = match keras.kind {
+        LayerKind::Input | LayerKind::Relu6 => vec![h, w, c],
+        LayerKind::UpSampling => match step.inputs {
+            Inputs::UpsampleConcat { low, .. } => {
+                vec![conv()?.in_h, conv()?.in_w, graph.values[low.0].channels]
+            }
+            _ => return Err(misplaced()),
+        },
+        LayerKind::Concatenate => vec![conv()?.in_h, conv()?.in_w, conv()?.in_c],
+        LayerKind::ZeroPadding => {
+            let (ph, pw) = conv()?.padded_hw();
+            vec![ph, pw, conv()?.in_c]
+        }
+        LayerKind::Conv { .. } | LayerKind::Depthwise { .. } => {
+            let p = conv()?;
+            let bias = matches!(keras.kind, LayerKind::Conv { bias: true, .. });
+            trainable = p.weight_len() as u64 + if bias { p.out_c as u64 } else { 0 };
+            macs = p.macs();
+            vec![h, w, c]
+        }
+        LayerKind::BatchNorm => {
+            (trainable, non_trainable) = (2 * c as u64, 2 * c as u64);
+            vec![h, w, c]
+        }
+        LayerKind::Reshape | LayerKind::Softmax => vec![h * w, c],
+    };
+    Ok(LayerInfo {
+        name: keras.name.clone(),
+        kind: keras.kind.clone(),
+        output_shape,
+        trainable,
+        non_trainable,
+        macs,
+    })
 }
 
-impl Builder {
-    fn push(&mut self, name: String, kind: LayerKind, trainable: u64, non_trainable: u64, macs: u64) {
-        let (h, w, c) = self.hwc;
-        self.layers.push(LayerInfo {
-            name,
-            kind,
-            output_shape: vec![h, w, c],
-            trainable,
-            non_trainable,
-            macs,
-        });
-    }
-
-    fn pad(&mut self, name: String) {
-        self.hwc = (self.hwc.0 + 2, self.hwc.1 + 2, self.hwc.2);
-        self.push(name, LayerKind::ZeroPadding, 0, 0, 0);
-    }
-
-    /// A 'valid' (or, with `same`, stride-1 'same') convolution.
-    fn conv(&mut self, name: String, out_c: usize, k: usize, stride: usize, bias: bool, same: bool) {
-        let (h, w, in_c) = self.hwc;
-        let (oh, ow) = if same {
-            (h, w)
-        } else {
-            ((h - k) / stride + 1, (w - k) / stride + 1)
-        };
-        self.hwc = (oh, ow, out_c);
-        let weights = (k * k * in_c * out_c) as u64 + if bias { out_c as u64 } else { 0 };
-        let macs = (oh * ow * k * k * in_c * out_c) as u64;
-        self.push(
-            name,
-            LayerKind::Conv {
-                k,
-                stride,
+/// Each encoder block's depthwise + pointwise pair next to a standard 3x3 conv.
+fn separable_blocks(layers: &[LayerInfo]) -> Result<Vec<SeparableComparison>> {
+    let find = |name: String| {
+        layers
+            .iter()
+            .find(|l| l.name == name)
+            .ok_or_else(|| Error::Config(format!("internal error: no layer {name}")))
+    };
+    (1..=ENCODER_BLOCKS.len())
+        .map(|block| {
+            let (dw, pw) = (
+                find(format!("conv_dw_{block}"))?,
+                find(format!("conv_pw_{block}"))?,
+            );
+            let (in_c, out_c) = (dw.output_shape[2], pw.output_shape[2]);
+            let out_hw = (pw.output_shape[0], pw.output_shape[1]);
+            let pixels = (out_hw.0 * out_hw.1) as u64;
+            Ok(SeparableComparison {
+                block,
                 in_c,
-                bias,
-            },
-            weights,
-            0,
-            macs,
-        );
-    }
-
-    fn depthwise(&mut self, name: String, stride: usize) {
-        let (h, w, c) = self.hwc;
-        let (oh, ow) = ((h - 3) / stride + 1, (w - 3) / stride + 1);
-        self.hwc = (oh, ow, c);
-        self.push(
-            name,
-            LayerKind::Depthwise { stride },
-            (9 * c) as u64,
-            0,
-            (oh * ow * 9 * c) as u64,
-        );
-    }
-
-    fn bn(&mut self, name: String) {
-        let c = self.hwc.2 as u64;
-        self.push(name, LayerKind::BatchNorm, 2 * c, 2 * c, 0);
-    }
-
-    fn simple(&mut self, name: String, kind: LayerKind) {
-        self.push(name, kind, 0, 0, 0);
-    }
+                out_c,
+                out_hw,
+                separable_weights: (9 * in_c + in_c * out_c) as u64,
+                standard_weights: (9 * in_c * out_c) as u64,
+                separable_macs: pixels * (9 * in_c + in_c * out_c) as u64,
+                standard_macs: pixels * (9 * in_c * out_c) as u64,
+            })
+        })
+        .collect()
 }
 
 impl Architecture {
@@ -203,86 +227,25 @@ impl Architecture {
         Self::with_input(config, config.input_height, config.input_width)
     }
 
-    /// Lays out the network of `config` for an `height x width` input.
+    /// Lays out the network of `config` for an `height x width` input: the step list, and the
+    /// Keras layer table derived from it at that size.
     pub fn with_input(config: &Config, height: usize, width: usize) -> Result<Architecture> {
         config.validate()?;
         check_input_size(height, width)?;
-        let mut b = Builder {
-            layers: Vec::new(),
-            hwc: (height, width, 3),
-        };
-        b.simple("input".into(), LayerKind::Input);
-        b.pad("conv1_pad".into());
-        b.conv("conv1".into(), config.filters(32), 3, 2, false, false);
-        b.bn("conv1_bn".into());
-        b.simple("conv1_relu".into(), LayerKind::Relu6);
-
-        let mut taps = Vec::new();
-        let mut separable = Vec::new();
-        for (i, &(filters, stride)) in ENCODER_BLOCKS.iter().enumerate() {
-            let id = i + 1;
-            let in_c = b.hwc.2;
-            let out_c = config.filters(filters);
-            b.pad(format!("conv_pad_{id}"));
-            b.depthwise(format!("conv_dw_{id}"), stride);
-            b.bn(format!("conv_dw_{id}_bn"));
-            b.simple(format!("conv_dw_{id}_relu"), LayerKind::Relu6);
-            b.conv(format!("conv_pw_{id}"), out_c, 1, 1, false, false);
-            b.bn(format!("conv_pw_{id}_bn"));
-            b.simple(format!("conv_pw_{id}_relu"), LayerKind::Relu6);
-            let (oh, ow, _) = b.hwc;
-            let pixels = (oh * ow) as u64;
-            separable.push(SeparableComparison {
-                block: id,
-                in_c,
-                out_c,
-                out_hw: (oh, ow),
-                separable_weights: (9 * in_c + in_c * out_c) as u64,
-                standard_weights: (9 * in_c * out_c) as u64,
-                separable_macs: pixels * (9 * in_c + in_c * out_c) as u64,
-                standard_macs: pixels * (9 * in_c * out_c) as u64,
-            });
-            if TAP_BLOCKS.contains(&id) {
-                taps.push(b.hwc.2);
+        let graph = Graph::new(config)?;
+        let shapes = graph.shapes(1, height, width)?;
+        let mut layers = Vec::new();
+        for (step, params) in graph.steps.iter().zip(&shapes.params) {
+            for keras in &step.keras {
+                layers.push(layer_info(&graph, &shapes, step, params.as_ref(), keras)?);
             }
         }
-
-        // Decoder: stage s convolves, normalises, then (stages 1..3) upsamples and concatenates
-        // with the tap of matching resolution (f3, f2, and f1 when l1_skip_conn).
-        for (s, &filters) in DECODER_FILTERS.iter().enumerate() {
-            let stage = s + 1;
-            b.pad(format!("dec{stage}_pad"));
-            b.conv(format!("dec{stage}_conv"), filters, 3, 1, true, false);
-            b.bn(format!("dec{stage}_bn"));
-            if stage == 4 {
-                break;
-            }
-            b.hwc = (b.hwc.0 * 2, b.hwc.1 * 2, b.hwc.2);
-            b.simple(format!("dec{stage}_up"), LayerKind::UpSampling);
-            let tap_c = taps[2 - s]; // stage 1 meets f3, stage 2 f2, stage 3 f1
-            if stage < 3 || config.l1_skip_conn {
-                b.hwc.2 += tap_c;
-                b.simple(format!("dec{stage}_concat"), LayerKind::Concatenate);
-            }
-        }
-        b.conv("logits_conv".into(), config.n_classes, 3, 1, true, true);
-        let (oh, ow, k) = b.hwc;
-        b.layers.push(LayerInfo {
-            name: "logits_reshape".into(),
-            kind: LayerKind::Reshape,
-            output_shape: vec![oh * ow, k],
-            trainable: 0,
-            non_trainable: 0,
-            macs: 0,
-        });
-        let mut softmax = b.layers.last().cloned().expect("reshape was just pushed");
-        softmax.name = "softmax".into();
-        softmax.kind = LayerKind::Softmax;
-        b.layers.push(softmax);
+        let separable = separable_blocks(&layers)?;
         Ok(Architecture {
             config: *config,
-            layers: b.layers,
+            layers,
             separable,
+            graph,
         })
     }
 

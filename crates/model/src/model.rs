@@ -231,8 +231,8 @@ impl Model {
                 contiguous.as_slice().expect("standard layout is contiguous")
             }
         };
-        let mut ws = self.take_workspace(n, h, w);
-        let k = self.config_classes();
+        let mut ws = self.take_workspace(n, h, w)?;
+        let k = self.net.classes()?;
         let mut out = Array3::<f32>::zeros((n, (h / 2) * (w / 2), k));
         let mut taps = want_taps.then(|| Taps {
             f: vec![],
@@ -256,10 +256,6 @@ impl Model {
         Ok((out, taps))
     }
 
-    fn config_classes(&self) -> usize {
-        self.net.logits.out_c()
-    }
-
     fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
         match &self.pool {
             Some(pool) => pool.install(f),
@@ -267,18 +263,18 @@ impl Model {
         }
     }
 
-    fn take_workspace(&self, n: usize, h: usize, w: usize) -> Workspace {
+    fn take_workspace(&self, n: usize, h: usize, w: usize) -> Result<Workspace> {
         let mut idle = self.workspaces.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(i) = idle
             .iter()
             .position(|ws| (ws.plan.batch, ws.plan.height, ws.plan.width) == (n, h, w))
         {
-            return idle.swap_remove(i);
+            return Ok(idle.swap_remove(i));
         }
         drop(idle);
-        let plan = plan(&self.net, n, h, w);
+        let plan = plan(&self.net.graph, n, h, w)?;
         let arena = vec![0.0; plan.arena_len()];
-        Workspace { plan, arena }
+        Ok(Workspace { plan, arena })
     }
 
     fn return_workspace(&self, ws: Workspace) {
@@ -292,7 +288,7 @@ impl Model {
     /// Bytes of activation arena a `batch x h x w` call uses.
     pub fn arena_bytes(&self, batch: usize, h: usize, w: usize) -> Result<usize> {
         check_input_size(h, w)?;
-        Ok(plan(&self.net, batch, h, w).arena_len() * 4)
+        Ok(plan(&self.net.graph, batch, h, w)?.arena_len() * 4)
     }
 }
 

@@ -4,6 +4,15 @@
 //!
 //! It is slow on purpose. Tests compare [`crate::Model`] (folded, packed, fused, planned) with it
 //! on many configurations; `verify` compares both with Keras.
+//!
+//! It does **not** read the step list ([`crate::arch::Graph`]) that the engine, its plan and its
+//! summary are derived from, by design: it re-derives the graph from the seed's code — its own
+//! loops over [`ENCODER_BLOCKS`] and [`DECODER_FILTERS`], its own choice of which tap each
+//! decoder stage concatenates, BatchNorm as a separate layer, padding as a separate tensor, no
+//! [`mobilenet_unet_kernels::ConvSpec`]. A mistake in the step list (a wrong skip, a BN applied on
+//! the wrong side of an activation, a misplaced padding rule) then shows up as a mismatch
+//! instead of being reproduced by both sides. Only the seed's constants (blocks, filters, tap
+//! blocks) are shared, and those `verify` checks against Keras's layer table.
 
 use crate::arch::{DECODER_FILTERS, ENCODER_BLOCKS, TAP_BLOCKS};
 use crate::config::{check_input_size, DecoderActivation};

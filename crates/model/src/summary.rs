@@ -1,4 +1,7 @@
 //! A Keras-like summary: layers, output shapes, parameters and MACs, and the separable lesson.
+//!
+//! It prints [`Architecture::layers`], which is derived from the network's step list (each step
+//! names the Keras layers it computes), so the summary describes exactly what the engine runs.
 
 use crate::arch::{Architecture, LayerKind};
 use serde_json::json;

@@ -34,6 +34,16 @@ fn check(cfg: Config, n: usize, h: usize, w: usize) {
     let (fast, fast_taps) = model.predict_with_taps(x.view()).unwrap();
     let (slow, slow_taps) = reference::forward(&weights, x.view()).unwrap();
     let label = format!("{cfg:?} input {n}x{h}x{w}");
+    // Both passes must copy out every tap, or the loops below compare nothing.
+    for (who, taps) in [("engine", &fast_taps), ("oracle", &slow_taps)] {
+        assert_eq!(taps.f.len(), 4, "{label}: {who} encoder taps");
+        assert_eq!(taps.dec.len(), 4, "{label}: {who} decoder taps");
+        assert_eq!(
+            taps.logits.shape(),
+            &[n, h / 2, w / 2, cfg.n_classes],
+            "{label}: {who}"
+        );
+    }
     // f32 sums in a different order (folded BN, blocked GEMM): allow a few ulps per layer.
     for (i, (a, b)) in fast_taps.f.iter().zip(&slow_taps.f).enumerate() {
         let e = rel_err(a.view(), b.view());
