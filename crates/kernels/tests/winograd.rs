@@ -292,7 +292,7 @@ proptest! {
             conv::conv2d_nhwc_with_tier(tier, &params, &x, &prepared, &mut plain, params.out_c, &e).unwrap();
             let mut fused = vec![f32::NAN; params.output_len()];
             conv::conv2d_upsample_concat_with_tier(tier, &params, &input, &prepared, &mut fused, params.out_c, &e).unwrap();
-            prop_assert!(plain.iter().zip(&fused).all(|(a, b)| a.to_bits() == b.to_bits()), "tier {tier}, {params:?}");
+            same_bits(&plain, &fused).map_err(|e| TestCaseError::fail(format!("tier {tier}, {params:?}: {e}")))?;
         }
         // Other algorithms take the materialised path: the same as running them on x.
         let im2col = ConvWeights::prepare_as(&params, &weights, ConvAlgorithm::Im2colGemm).unwrap();
