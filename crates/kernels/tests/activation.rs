@@ -1,5 +1,5 @@
 //! Activation tiers against the reference: every element, NaN included, on both sides of the
-//! ReLU6 bounds; thread-count independence.
+//! ReLU6 bounds; lengths around the parallel split's chunks.
 
 use mobilenet_unet_kernels::activation::{self, activation_inplace_with_tier, PAR_CHUNK};
 use mobilenet_unet_kernels::{Activation, Tier};
@@ -7,11 +7,7 @@ use ndarray::Array4;
 use proptest::prelude::*;
 
 mod common;
-use common::tiers;
-
-fn same(a: f32, b: f32) -> bool {
-    a == b || (a.is_nan() && b.is_nan())
-}
+use common::{Problem, Rng, Tolerance};
 
 /// One activation call: the data straddles 0 and 6 and may hold NaN and infinities.
 #[derive(Debug, Clone)]
@@ -33,8 +29,14 @@ impl ActProblem {
             prop::collection::vec(value.clone(), n).prop_map(move |x| ActProblem { act, x })
         })
     }
+}
 
-    fn reference(&self) -> Vec<f32> {
+impl Problem for ActProblem {
+    fn shape(&self) -> String {
+        format!("{:?} on {} elements", self.act, self.x.len())
+    }
+
+    fn expected(&self) -> Vec<f32> {
         self.x.iter().map(|&v| self.act.apply(v)).collect()
     }
 
@@ -44,18 +46,13 @@ impl ActProblem {
         x
     }
 
-    fn check(&self, tier: Tier) -> std::result::Result<(), TestCaseError> {
-        let (want, got) = (self.reference(), self.run(tier));
-        for (i, (&w, &g)) in want.iter().zip(&got).enumerate() {
-            prop_assert!(
-                same(w, g),
-                "{tier} {:?} len {}: x[{i}] = {} -> {g}, expected {w}",
-                self.act,
-                self.x.len(),
-                self.x[i]
-            );
-        }
-        Ok(())
+    /// Exact, NaN for NaN; `0.0` and `-0.0` are equal (ReLU of `-0.0` may give either).
+    fn tolerance(&self, _expected: &[f32]) -> Tolerance {
+        Tolerance::Equal
+    }
+
+    fn locate(&self, i: usize) -> String {
+        format!("x[{i}] = {}", self.x[i])
     }
 }
 
@@ -63,9 +60,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
     #[test]
     fn every_tier_matches_the_reference(p in ActProblem::strategy()) {
-        for tier in tiers() {
-            p.check(tier)?;
-        }
+        p.check_every_tier()?;
     }
 }
 
@@ -89,21 +84,33 @@ fn ndarray_wrapper_handles_non_standard_layouts() {
     assert_eq!(got, t.mapv(|v| Activation::Relu6.apply(v)));
 }
 
+/// The slice is split into `PAR_CHUNK`-element tasks, each with its own vector body and tail:
+/// lengths just past one and two chunks leave last tasks of 1, 31 or 33 elements. The proptest's
+/// lengths stay inside one task. Every value lies outside [0, 6], so ReLU6 changes each one and
+/// an element a task skipped would keep its input and show.
 #[test]
-fn bit_identical_for_one_and_two_threads() {
-    let n = 3 * PAR_CHUNK + 13;
-    let x: Vec<f32> = (0..n).map(|i| ((i * 7919) % 2000) as f32 * 0.011 - 8.0).collect();
-    for tier in tiers() {
-        let run = |threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            let mut y = x.clone();
-            pool.install(|| activation_inplace_with_tier(tier, Activation::Relu6, &mut y))
-                .unwrap();
-            y.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
-        };
-        assert_eq!(run(1), run(2), "{tier}");
+fn chunk_boundaries_of_the_parallel_split() {
+    let mut rng = Rng::new(12);
+    for len in [
+        PAR_CHUNK - 1,
+        PAR_CHUNK,
+        PAR_CHUNK + 1,
+        PAR_CHUNK + 31,
+        2 * PAR_CHUNK + 33,
+    ] {
+        let x = (0..len)
+            .map(|i| {
+                if i % 2 == 0 {
+                    rng.next_f32(-8.0, -0.5)
+                } else {
+                    rng.next_f32(6.5, 14.0)
+                }
+            })
+            .collect();
+        ActProblem {
+            act: Activation::Relu6,
+            x,
+        }
+        .assert_every_tier();
     }
 }

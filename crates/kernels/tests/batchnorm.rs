@@ -1,5 +1,5 @@
 //! BatchNorm: every tier against the literal formula, scale/shift tiers against the naive
-//! loop, folding into convolutions against conv-then-BN, argument errors, thread counts.
+//! loop, folding into convolutions against conv-then-BN, argument errors, the parallel split.
 
 use mobilenet_unet_kernels::batchnorm::{self, BatchNorm, KERAS_EPSILON, PAR_CHUNK};
 use mobilenet_unet_kernels::{KernelError, Tier};
@@ -7,7 +7,7 @@ use ndarray::Array4;
 use proptest::prelude::*;
 
 mod common;
-use common::tiers;
+use common::{compare, tiers, Problem, Rng, Tolerance};
 
 /// Channels 1..17, around the 8-channel tile and its multiples.
 fn channels() -> impl Strategy<Value = usize> {
@@ -40,7 +40,26 @@ impl BnProblem {
         })
     }
 
-    fn reference(&self) -> Vec<f32> {
+    /// A case of `pixels` pixels with random parameters in the ranges of [`bn_strategy`].
+    fn random(c: usize, pixels: usize, seed: u64) -> Self {
+        let mut rng = Rng::new(seed);
+        let (gamma, beta) = (rng.vec(c, -2.0, 2.0), rng.vec(c, -1.0, 1.0));
+        let (mean, var) = (rng.vec(c, -3.0, 3.0), rng.vec(c, 0.0, 4.0));
+        BnProblem {
+            bn: BatchNorm::new(gamma, beta, mean, var, KERAS_EPSILON).unwrap(),
+            pixels,
+            input: rng.vec(c * pixels, -10.0, 10.0),
+        }
+    }
+}
+
+impl Problem for BnProblem {
+    fn shape(&self) -> String {
+        format!("{} channels x {} pixels", self.bn.channels(), self.pixels)
+    }
+
+    /// The literal formula (the Reference tier, which does not split the work).
+    fn expected(&self) -> Vec<f32> {
         let mut out = vec![f32::NAN; self.input.len()];
         batchnorm::batchnorm_nhwc_with_tier(Tier::Reference, &self.bn, &self.input, &mut out).unwrap();
         out
@@ -56,21 +75,19 @@ impl BnProblem {
         out
     }
 
-    fn check(&self, tier: Tier) -> std::result::Result<(), TestCaseError> {
-        let (want, got) = (self.reference(), self.run(tier));
+    /// A few roundings of values of size |x·scale| + |mean·scale|.
+    fn tolerance(&self, _expected: &[f32]) -> Tolerance {
         let c = self.bn.channels();
-        for (i, (&w, &g)) in want.iter().zip(&got).enumerate() {
-            // a few roundings of values of size |x·scale| + |shift|
+        let bound = |(i, x): (usize, &f32)| {
             let scale = (self.bn.gamma[i % c] / (self.bn.var[i % c] + self.bn.eps).sqrt()).abs();
-            let tol =
-                4.0 * f32::EPSILON * (self.input[i].abs() * scale + self.bn.mean[i % c].abs() * scale + 1.0);
-            prop_assert!(
-                (w - g).abs() <= tol,
-                "{tier} c={c} pixels={} i={i}: {g} vs {w} (tol {tol})",
-                self.pixels
-            );
-        }
-        Ok(())
+            4.0 * f32::EPSILON * (x.abs() * scale + self.bn.mean[i % c].abs() * scale + 1.0)
+        };
+        Tolerance::Within(self.input.iter().enumerate().map(bound).collect())
+    }
+
+    fn locate(&self, i: usize) -> String {
+        let c = self.bn.channels();
+        format!("pixel {} channel {} (x = {})", i / c, i % c, self.input[i])
     }
 }
 
@@ -78,9 +95,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(96))]
     #[test]
     fn every_tier_matches_the_formula(p in BnProblem::strategy()) {
-        for tier in tiers() {
-            p.check(tier)?;
-        }
+        p.check_every_tier()?;
     }
 
     #[test]
@@ -92,7 +107,8 @@ proptest! {
             let mut got = vec![f32::NAN; p.input.len()];
             batchnorm::scale_shift_nhwc_with_tier(tier, &scale, &shift, &p.input, &mut got).unwrap();
             // x·s + t with one multiply and one add in every tier: bit for bit
-            prop_assert_eq!(&got, &want, "{}", tier);
+            compare(&got, &want, &Tolerance::Bits, |i| format!("[{i}]"))
+                .map_err(|e| TestCaseError::fail(format!("{tier}, {}: {e}", p.shape())))?;
         }
     }
 }
@@ -134,8 +150,8 @@ proptest! {
         (ci, co) in (1usize..=5, 1usize..=10),
         seed in any::<u64>(),
     ) {
-        let mut rng = seed;
-        let mut next = move || { rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407); ((rng >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0 };
+        let mut rng = Rng::new(seed);
+        let mut next = move || rng.next_f32(-1.0, 1.0);
         let (h, w, k) = (5, 4, 3);
         let x: Vec<f32> = (0..h * w * ci).map(|_| next() * 3.0).collect();
         let wts: Vec<f32> = (0..k * k * ci * co).map(|_| next()).collect();
@@ -231,7 +247,7 @@ fn wrong_arguments_are_errors() {
 }
 
 #[test]
-fn ndarray_wrapper_and_thread_counts() {
+fn ndarray_wrapper_matches_the_slice_version() {
     let c = 64;
     let bn = BatchNorm::new(
         (0..c).map(|i| 1.0 + i as f32 * 0.01).collect(),
@@ -248,21 +264,18 @@ fn ndarray_wrapper_and_thread_counts() {
     let mut want = vec![0.0; a.len()];
     batchnorm::batchnorm_nhwc(&bn, a.as_slice().unwrap(), &mut want).unwrap();
     assert_eq!(got.as_slice().unwrap(), &want[..]);
+}
 
-    let x: Vec<f32> = (0..3 * PAR_CHUNK + 5 * c)
-        .map(|i| ((i * 31) % 97) as f32 * 0.1 - 4.0)
-        .collect();
-    for tier in tiers() {
-        let run = |threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            let mut y = vec![f32::NAN; x.len()];
-            pool.install(|| batchnorm::batchnorm_nhwc_with_tier(tier, &bn, &x, &mut y))
-                .unwrap();
-            y.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
-        };
-        assert_eq!(run(1), run(2), "{tier}");
+/// The work is split into tasks of `PAR_CHUNK / c` whole pixels; a task that started inside a
+/// pixel would apply channel `i`'s scale to channel `i + k`. Channel counts that do not divide
+/// `PAR_CHUNK` (3, 24, 33) and pixel counts just past one and two tasks, against the literal
+/// formula (which does not split): the proptest's tensors fit in one task.
+#[test]
+fn tasks_hold_whole_pixels() {
+    for c in [3, 24, 33, 64] {
+        let per_task = PAR_CHUNK / c;
+        for pixels in [per_task + 1, 2 * per_task + 3] {
+            BnProblem::random(c, pixels, (c * pixels) as u64).assert_every_tier();
+        }
     }
 }

@@ -1,19 +1,23 @@
 //! Channel concatenation and channel-slice copies: every tier against independent
-//! constructions with NaN-prefilled outputs, argument errors, thread counts.
+//! constructions with NaN-prefilled outputs, argument errors, the parallel split.
 
-use mobilenet_unet_kernels::concat::{self, concat_channels_nhwc_with_tier, copy_channels_into_with_tier};
+use mobilenet_unet_kernels::concat::{
+    self, concat_channels_nhwc_with_tier, copy_channels_into_with_tier, PAR_CHUNK,
+};
 use mobilenet_unet_kernels::{KernelError, Tier};
 use ndarray::{concatenate, Array4, Axis};
 use proptest::prelude::*;
 
 mod common;
-use common::tiers;
+use common::{tiers, Problem, Rng, Tolerance};
 
 #[derive(Debug, Clone)]
 struct ConcatProblem {
     pixels: usize,
     channels: Vec<usize>,
     inputs: Vec<Vec<f32>>,
+    /// Assemble the output with one `copy_channels_into` per input instead of one concat.
+    by_slices: bool,
 }
 
 impl ConcatProblem {
@@ -33,11 +37,47 @@ impl ConcatProblem {
                     pixels,
                     channels: channels.clone(),
                     inputs,
+                    by_slices: false,
                 })
             })
     }
 
-    fn reference(&self) -> Vec<f32> {
+    /// `pixels` pixels of inputs with `channels` channels each, random values.
+    fn random(pixels: usize, channels: &[usize], seed: u64) -> Self {
+        let mut rng = Rng::new(seed);
+        ConcatProblem {
+            pixels,
+            channels: channels.to_vec(),
+            inputs: channels.iter().map(|&c| rng.vec(pixels * c, -9.0, 9.0)).collect(),
+            by_slices: false,
+        }
+    }
+
+    /// The same case assembled with `copy_channels_into`.
+    fn by_slices(&self) -> Self {
+        ConcatProblem {
+            by_slices: true,
+            ..self.clone()
+        }
+    }
+
+    fn total(&self) -> usize {
+        self.channels.iter().sum()
+    }
+}
+
+impl Problem for ConcatProblem {
+    fn shape(&self) -> String {
+        let via = if self.by_slices {
+            "copy_channels_into"
+        } else {
+            "concat"
+        };
+        format!("{via}: {} pixels, channels {:?}", self.pixels, self.channels)
+    }
+
+    /// Built with ndarray's `concatenate`, independently of the kernels.
+    fn expected(&self) -> Vec<f32> {
         let views: Vec<_> = self
             .inputs
             .iter()
@@ -48,24 +88,30 @@ impl ConcatProblem {
         concatenate(Axis(3), &views).unwrap().iter().copied().collect()
     }
 
+    /// Into a NaN-filled output: one concat call, or one `copy_channels_into` per input.
     fn run(&self, tier: Tier) -> Vec<f32> {
-        let total: usize = self.channels.iter().sum();
+        let total = self.total();
         let mut out = vec![f32::NAN; self.pixels * total];
-        let refs: Vec<&[f32]> = self.inputs.iter().map(|v| &v[..]).collect();
-        concat_channels_nhwc_with_tier(tier, &refs, &self.channels, self.pixels, &mut out).unwrap();
+        if self.by_slices {
+            let mut off = 0;
+            for (x, &c) in self.inputs.iter().zip(&self.channels) {
+                copy_channels_into_with_tier(tier, x, self.pixels, c, &mut out, total, off).unwrap();
+                off += c;
+            }
+        } else {
+            let refs: Vec<&[f32]> = self.inputs.iter().map(|v| &v[..]).collect();
+            concat_channels_nhwc_with_tier(tier, &refs, &self.channels, self.pixels, &mut out).unwrap();
+        }
         out
     }
 
-    /// Assembles the same output with one `copy_channels_into` per input.
-    fn run_by_slices(&self, tier: Tier) -> Vec<f32> {
-        let total: usize = self.channels.iter().sum();
-        let mut out = vec![f32::NAN; self.pixels * total];
-        let mut off = 0;
-        for (x, &c) in self.inputs.iter().zip(&self.channels) {
-            copy_channels_into_with_tier(tier, x, self.pixels, c, &mut out, total, off).unwrap();
-            off += c;
-        }
-        out
+    fn tolerance(&self, _expected: &[f32]) -> Tolerance {
+        Tolerance::Bits
+    }
+
+    fn locate(&self, i: usize) -> String {
+        let total = self.total();
+        format!("pixel {} channel {}", i / total, i % total)
     }
 }
 
@@ -73,11 +119,8 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(128))]
     #[test]
     fn every_tier_matches_the_reference(p in ConcatProblem::strategy()) {
-        let want = p.reference();
-        for tier in tiers() {
-            prop_assert_eq!(&p.run(tier), &want, "{} concat {:?}", tier, p.channels);
-            prop_assert_eq!(&p.run_by_slices(tier), &want, "{} copy_channels_into {:?}", tier, p.channels);
-        }
+        p.check_every_tier()?;
+        p.by_slices().check_every_tier()?;
     }
 }
 
@@ -146,22 +189,18 @@ fn wrong_arguments_are_errors() {
     }
 }
 
+/// Both kernels split the output into tasks of `PAR_CHUNK / total` whole pixels (and
+/// `copy_channels_into` cuts its source into matching blocks); a task whose first pixel were
+/// miscounted would copy the wrong pixels. Pixel counts just below, just past one and past two
+/// tasks, against ndarray: the proptest's tensors fit in one task.
 #[test]
-fn bit_identical_for_one_and_two_threads() {
-    let pixels = 28 * 28;
-    let a: Vec<f32> = (0..pixels * 48).map(|i| i as f32).collect();
-    let b: Vec<f32> = (0..pixels * 24).map(|i| -(i as f32)).collect();
-    for tier in tiers() {
-        let run = |threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            let mut out = vec![f32::NAN; pixels * 72];
-            pool.install(|| concat_channels_nhwc_with_tier(tier, &[&a, &b], &[48, 24], pixels, &mut out))
-                .unwrap();
-            out.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
-        };
-        assert_eq!(run(1), run(2), "{tier}");
+fn tasks_start_at_the_right_pixel() {
+    for channels in [&[48, 24][..], &[5, 3, 17]] {
+        let per_task = PAR_CHUNK / channels.iter().sum::<usize>();
+        for pixels in [per_task - 1, per_task + 1, 2 * per_task + 3] {
+            let p = ConcatProblem::random(pixels, channels, pixels as u64);
+            p.assert_every_tier();
+            p.by_slices().assert_every_tier();
+        }
     }
 }

@@ -6,39 +6,20 @@
 //! NaN-filled wider buffer; every element outside the written channel slice must stay NaN.
 
 use mobilenet_unet_kernels::conv::{self, reference, ConvWeights};
-use mobilenet_unet_kernels::{
-    Activation, ChannelAffine, Conv2dParams, ConvAlgorithm, Epilogue, KernelError, Tier,
-};
+use mobilenet_unet_kernels::{Conv2dParams, ConvAlgorithm, Epilogue, KernelError, Tier};
 use proptest::prelude::*;
 
 mod common;
-use common::tiers;
-
-struct Rng(u64);
-
-impl Rng {
-    fn next_f32(&mut self, lo: f32, hi: f32) -> f32 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        let u = (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 40) as f32 / (1u64 << 24) as f32;
-        lo + (hi - lo) * u
-    }
-
-    fn vec(&mut self, len: usize, lo: f32, hi: f32) -> Vec<f32> {
-        (0..len).map(|_| self.next_f32(lo, hi)).collect()
-    }
-}
+use common::{
+    compare, same_bits, tiers, with_threads, ChannelSlice, EpilogueData, Problem, Rng, Tolerance, COMBOS,
+};
 
 #[derive(Debug, Clone)]
 struct ConvProblem {
     params: Conv2dParams,
     input: Vec<f32>,
     weights: Vec<f32>,
-    scale: Option<Vec<f32>>,
-    bias: Option<Vec<f32>>,
-    activation: Activation,
-    post: Option<(Vec<f32>, Vec<f32>)>,
+    epi: EpilogueData,
     /// Extra channels per output pixel (dense only) and the channel offset written into.
     extra: usize,
     offset: usize,
@@ -46,31 +27,15 @@ struct ConvProblem {
 
 impl ConvProblem {
     fn new(params: Conv2dParams, combo: u8, extra: usize, seed: u64) -> Self {
-        let mut rng = Rng(seed | 1);
-        let c = params.out_c;
+        let mut rng = Rng::new(seed);
         let extra = if params.is_depthwise() { 0 } else { extra };
         ConvProblem {
             params,
             input: rng.vec(params.input_len(), -2.0, 2.0),
             weights: rng.vec(params.weight_len(), -1.0, 1.0),
-            scale: (combo & 1 != 0).then(|| rng.vec(c, -2.0, 3.0)),
-            bias: (combo & 2 != 0).then(|| rng.vec(c, -3.0, 8.0)),
-            activation: [Activation::None, Activation::Relu, Activation::Relu6][(combo / 4 % 3) as usize],
-            post: (combo >= 12).then(|| (rng.vec(c, -1.5, 1.5), rng.vec(c, -1.0, 1.0))),
+            epi: EpilogueData::random(combo, params.out_c, (-3.0, 8.0), &mut rng),
             extra,
             offset: extra / 2,
-        }
-    }
-
-    fn epilogue(&self) -> Epilogue<'_> {
-        Epilogue {
-            scale: self.scale.as_deref(),
-            bias: self.bias.as_deref(),
-            activation: self.activation,
-            post: self
-                .post
-                .as_ref()
-                .map(|(s, t)| ChannelAffine { scale: s, shift: t }),
         }
     }
 
@@ -78,6 +43,7 @@ impl ConvProblem {
         self.params.out_c + self.extra
     }
 
+    /// The direct-loop oracle, dense (`out_c` channels per pixel).
     fn reference(&self) -> Vec<f32> {
         let mut out = vec![f32::NAN; self.params.output_len()];
         reference::conv2d_nhwc(
@@ -85,7 +51,7 @@ impl ConvProblem {
             &self.input,
             &self.weights,
             &mut out,
-            &self.epilogue(),
+            &self.epi.epilogue(),
         )
         .unwrap();
         out
@@ -106,6 +72,33 @@ impl ConvProblem {
         out
     }
 
+    /// Where [`Problem::run`] writes in its wide buffer.
+    fn slice(&self) -> ChannelSlice {
+        ChannelSlice {
+            c: self.params.out_c,
+            stride: self.stride(),
+            offset: self.offset,
+        }
+    }
+}
+
+impl Problem for ConvProblem {
+    fn shape(&self) -> String {
+        format!(
+            "{:?} ({:?}), stride {} offset {}, epilogue {:?}",
+            self.params,
+            self.params.algorithm(),
+            self.stride(),
+            self.offset,
+            self.epi.epilogue()
+        )
+    }
+
+    /// The reference in the channel slice, NaN in the other channels (which must stay NaN).
+    fn expected(&self) -> Vec<f32> {
+        self.slice().widen(&self.reference(), f32::NAN)
+    }
+
     /// The whole wide buffer after the dispatcher wrote its channel slice.
     fn run(&self, tier: Tier) -> Vec<f32> {
         let w = ConvWeights::prepare(&self.params, &self.weights).unwrap();
@@ -118,52 +111,24 @@ impl ConvProblem {
             &w,
             &mut buf[self.offset..],
             self.stride(),
-            &self.epilogue(),
+            &self.epi.epilogue(),
         )
         .unwrap();
         buf
     }
 
-    fn check(&self, tier: Tier) -> Result<(), TestCaseError> {
-        let (want, mag, got) = (self.reference(), self.magnitudes(), self.run(tier));
+    /// A few roundings per term of the `k`-long reduction, magnified by the epilogue.
+    fn tolerance(&self, _expected: &[f32]) -> Tolerance {
         let c = self.params.out_c;
         let k = self.params.weight_len() / c;
-        let mut bad = Vec::new();
-        for (idx, &g) in got.iter().enumerate() {
-            let (px, ch) = (idx / self.stride(), idx % self.stride());
-            let inside = ch >= self.offset && ch < self.offset + c;
-            if !inside {
-                if !g.is_nan() {
-                    bad.push(format!(
-                        "  pixel {px} channel {ch}: written outside the slice ({g})"
-                    ));
-                }
-                continue;
-            }
-            let co = ch - self.offset;
-            let w = want[px * c + co];
-            let gain = self.scale.as_ref().map_or(1.0, |s| s[co].abs())
-                * self.post.as_ref().map_or(1.0, |p| p.0[co].abs());
-            let extra = self.bias.as_ref().map_or(0.0, |b| b[co].abs()) * gain + 1.0;
-            let tol = 2.0 * (k as f32 + 8.0) * f32::EPSILON * (mag[px * c + co] * gain + extra);
-            if (g - w).abs() > tol {
-                bad.push(format!(
-                    "  pixel {px} channel {co}: found {g} expected {w} (tol {tol})"
-                ));
-            }
-        }
-        prop_assert!(
-            bad.is_empty(),
-            "tier {tier}, {:?} ({:?}), stride {} offset {}, epilogue {:?}\n{} bad, first:\n{}",
-            self.params,
-            self.params.algorithm(),
-            self.stride(),
-            self.offset,
-            self.epilogue(),
-            bad.len(),
-            bad.iter().take(12).cloned().collect::<Vec<_>>().join("\n")
-        );
-        Ok(())
+        let bounds: Vec<f32> = (self.magnitudes().iter().enumerate())
+            .map(|(i, &mag)| 2.0 * (k as f32 + 8.0) * f32::EPSILON * (self.epi.magnitude(i % c, mag) + 1.0))
+            .collect();
+        Tolerance::Within(self.slice().widen(&bounds, 0.0))
+    }
+
+    fn locate(&self, i: usize) -> String {
+        self.slice().locate(i)
     }
 }
 
@@ -208,7 +173,7 @@ fn params() -> impl Strategy<Value = Conv2dParams> {
 fn problem() -> impl Strategy<Value = ConvProblem> {
     (
         params(),
-        0u8..24,
+        0u8..COMBOS,
         prop_oneof![Just(0usize), 1usize..6],
         any::<u64>(),
     )
@@ -220,9 +185,7 @@ proptest! {
 
     #[test]
     fn every_tier_matches_reference(p in problem()) {
-        for tier in tiers() {
-            p.check(tier)?;
-        }
+        p.check_every_tier()?;
     }
 }
 
@@ -243,18 +206,13 @@ fn named_shapes() {
     ];
     for (i, p) in cases.into_iter().enumerate() {
         for combo in [0, 6, 10, 23] {
-            let prob = ConvProblem::new(p, combo, 3, i as u64 * 31 + combo as u64);
-            for tier in tiers() {
-                prob.check(tier).unwrap();
-            }
+            ConvProblem::new(p, combo, 3, i as u64 * 31 + combo as u64).assert_every_tier();
         }
     }
 }
 
 #[test]
 fn decoder_like_conv_is_bit_identical_on_one_and_two_threads() {
-    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
-    let two = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
     // A decoder conv (GEMM) and a classifier (small N, several pixel blocks).
     for (params, seed) in [
         (Conv2dParams::dense(1, 14, 14, 48, 40, 3, 1, 1), 5),
@@ -262,13 +220,11 @@ fn decoder_like_conv_is_bit_identical_on_one_and_two_threads() {
     ] {
         let p = ConvProblem::new(params, 23, 4, seed);
         for tier in tiers() {
-            let a = one.install(|| p.run(tier));
-            let b = two.install(|| p.run(tier));
-            assert!(
-                a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()),
-                "tier {tier}, out_c {}",
-                params.out_c
-            );
+            let one = with_threads(1, || p.run(tier));
+            let two = with_threads(2, || p.run(tier));
+            if let Err(e) = same_bits(&one, &two) {
+                panic!("tier {tier}, out_c {}: 1 and 2 threads differ: {e}", params.out_c);
+            }
         }
     }
 }
@@ -346,14 +302,16 @@ fn ndarray_wrapper_matches_reference() {
     let p = ConvProblem::new(Conv2dParams::dense(2, 6, 5, 3, 7, 3, 2, 1), 10, 0, 3);
     let input = ndarray::Array4::from_shape_vec((2, 6, 5, 3), p.input.clone()).unwrap();
     let w = ConvWeights::prepare(&p.params, &p.weights).unwrap();
-    let got = conv::conv2d(input.view(), &p.params, &w, &p.epilogue()).unwrap();
+    let got = conv::conv2d(input.view(), &p.params, &w, &p.epi.epilogue()).unwrap();
     let (oh, ow) = p.params.out_hw();
     assert_eq!(got.dim(), (2, oh, ow, 7));
-    let want = p.reference();
-    let mag = p.magnitudes();
-    for (i, (&g, &w)) in got.iter().zip(&want).enumerate() {
-        assert!((g - w).abs() <= 1e-5 * (mag[i] + 10.0), "element {i}: {g} vs {w}");
+    // extra = 0: the problem's layout is the dense output the wrapper returns.
+    let want = p.expected();
+    let found = got.as_standard_layout();
+    let found = found.as_slice().unwrap();
+    if let Err(e) = compare(found, &want, &p.tolerance(&want), |i| p.locate(i)) {
+        panic!("{}: {e}", p.shape());
     }
     let wrong = ndarray::Array4::<f32>::zeros((2, 6, 5, 4));
-    assert!(conv::conv2d(wrong.view(), &p.params, &w, &p.epilogue()).is_err());
+    assert!(conv::conv2d(wrong.view(), &p.params, &w, &p.epi.epilogue()).is_err());
 }

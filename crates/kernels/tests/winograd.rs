@@ -10,15 +10,13 @@
 
 use mobilenet_unet_kernels::conv::{self, reference, ConvWeights};
 use mobilenet_unet_kernels::winograd::{self, WinogradWeights};
-use mobilenet_unet_kernels::{
-    Activation, ChannelAffine, Conv2dParams, ConvAlgorithm, Epilogue, KernelError, Tier,
-};
+use mobilenet_unet_kernels::{Activation, Conv2dParams, ConvAlgorithm, Epilogue, KernelError, Tier};
 use proptest::prelude::*;
 
 mod common;
-use common::{tiers, Rng};
+use common::{compare, same_bits, tiers, with_threads, ChannelSlice, EpilogueData, Problem, Rng, Tolerance};
 
-/// Allowed error, in units of `f32::EPSILON` times [`Problem::winograd_magnitudes`]: the
+/// Allowed error, in units of `f32::EPSILON` times [`WinogradProblem::winograd_magnitudes`]: the
 /// size of every term the transformed algorithm adds up. Measured: below 1 on random shapes
 /// (the f32 direct reference itself differs from the f64 Winograd by up to ~0.5), ~0.1 on the
 /// model's shapes. A wrong tap or a misplaced tile errs by ~1/EPSILON units.
@@ -42,64 +40,69 @@ fn transpose<const R: usize, const C: usize>(x: &[[f64; C]; R]) -> [[f64; R]; C]
 }
 
 #[derive(Debug, Clone)]
-struct Problem {
+struct WinogradProblem {
     params: Conv2dParams,
     input: Vec<f32>,
     weights: Vec<f32>,
-    bias: Option<Vec<f32>>,
-    scale: Option<Vec<f32>>,
-    activation: Activation,
-    post: Option<(Vec<f32>, Vec<f32>)>,
+    epi: EpilogueData,
     /// Extra channels per output pixel and the channel offset written into.
     extra: usize,
     offset: usize,
 }
 
-impl Problem {
-    fn new(params: Conv2dParams, combo: u8, extra: usize, seed: u64) -> Problem {
-        let mut rng = Rng(seed | 1);
-        let c = params.out_c;
-        Problem {
+impl WinogradProblem {
+    fn new(params: Conv2dParams, combo: u8, extra: usize, seed: u64) -> WinogradProblem {
+        let mut rng = Rng::new(seed);
+        WinogradProblem {
             params,
             input: rng.vec(params.input_len(), -2.0, 2.0),
             weights: rng.vec(params.weight_len(), -1.0, 1.0),
-            scale: (combo & 1 != 0).then(|| rng.vec(c, -2.0, 3.0)),
-            bias: (combo & 2 != 0).then(|| rng.vec(c, -3.0, 8.0)),
-            activation: [Activation::None, Activation::Relu, Activation::Relu6][(combo / 4 % 3) as usize],
-            post: (combo >= 12).then(|| (rng.vec(c, -1.5, 1.5), rng.vec(c, -1.0, 1.0))),
+            epi: EpilogueData::random(combo, params.out_c, (-3.0, 8.0), &mut rng),
             extra,
             offset: extra / 2,
         }
     }
 
-    fn epilogue(&self) -> Epilogue<'_> {
-        Epilogue {
-            scale: self.scale.as_deref(),
-            bias: self.bias.as_deref(),
-            activation: self.activation,
-            post: self
-                .post
-                .as_ref()
-                .map(|(s, t)| ChannelAffine { scale: s, shift: t }),
+    /// Where [`Problem::run`] writes in its wide buffer.
+    fn slice(&self) -> ChannelSlice {
+        ChannelSlice {
+            c: self.params.out_c,
+            stride: self.params.out_c + self.extra,
+            offset: self.offset,
         }
     }
 
-    fn stride(&self) -> usize {
-        self.params.out_c + self.extra
-    }
-
-    /// The direct reference convolution and the error scale of every output.
-    fn direct(&self) -> (Vec<f32>, Vec<f32>) {
+    /// The direct reference convolution, dense (`out_c` channels per pixel).
+    fn direct(&self) -> Vec<f32> {
         let mut want = vec![f32::NAN; self.params.output_len()];
         reference::conv2d_nhwc(
             &self.params,
             &self.input,
             &self.weights,
             &mut want,
-            &self.epilogue(),
+            &self.epi.epilogue(),
         )
         .unwrap();
-        (want, self.winograd_magnitudes())
+        want
+    }
+
+    /// `EPSILON · (magnitude · gain + |bias| · gain + 1)` per element of the wide buffer (0
+    /// outside the slice): the unit [`ULPS_OF_MAGNITUDE`] counts in.
+    fn units(&self) -> Vec<f32> {
+        let c = self.params.out_c;
+        let units: Vec<f32> = (self.winograd_magnitudes().iter().enumerate())
+            .map(|(i, &mag)| f32::EPSILON * (self.epi.magnitude(i % c, mag) + 1.0))
+            .collect();
+        self.slice().widen(&units, 0.0)
+    }
+
+    /// The largest error of `found` in `units` (from [`WinogradProblem::units`]), for the
+    /// printed report.
+    fn error_ulps(found: &[f32], expected: &[f32], units: &[f32]) -> f32 {
+        (found.iter().zip(expected).zip(units))
+            .filter(|&((_, e), _)| !e.is_nan())
+            .map(|((f, e), u)| (f - e).abs() / u)
+            .fold(0.0, f32::max)
     }
 
     /// `|Aᵀ| [ Σ_ci (|G| |g| |Gᵀ|) ⊙ (|Bᵀ| |d| |B|) ] |A|` per output: what Winograd's rounding
@@ -167,75 +170,60 @@ impl Problem {
         }
         mag
     }
+}
+
+impl Problem for WinogradProblem {
+    fn shape(&self) -> String {
+        let s = self.slice();
+        let e = self.epi.epilogue();
+        format!(
+            "{:?}, stride {} offset {}, epilogue {e:?}",
+            self.params, s.stride, s.offset
+        )
+    }
+
+    /// The direct convolution in the channel slice, NaN elsewhere (which must stay NaN).
+    fn expected(&self) -> Vec<f32> {
+        self.slice().widen(&self.direct(), f32::NAN)
+    }
 
     /// The whole NaN-filled wide buffer after the tier wrote its channel slice.
-    fn run(&self, tier: Tier, weights: &WinogradWeights) -> Vec<f32> {
-        let pixels = self.params.output_len() / self.params.out_c;
-        let mut buf = vec![f32::NAN; pixels * self.stride()];
+    fn run(&self, tier: Tier) -> Vec<f32> {
+        let (p, s) = (&self.params, self.slice());
+        let weights = WinogradWeights::prepare(p.in_c, p.out_c, &self.weights).unwrap();
+        let mut buf = vec![f32::NAN; p.output_len() / p.out_c * s.stride];
         winograd::winograd_conv3x3_nhwc_with_tier(
             tier,
-            &self.params,
+            p,
             &self.input,
-            weights,
-            &mut buf[self.offset..],
-            self.stride(),
-            &self.epilogue(),
+            &weights,
+            &mut buf[s.offset..],
+            s.stride,
+            &self.epi.epilogue(),
         )
         .unwrap();
         buf
     }
 
-    /// Largest error in units of `EPSILON · (magnitude · gain + |bias| · gain + 1)`, or a report
-    /// of what was written outside the slice.
-    fn error_ulps(&self, got: &[f32], want: &[f32], mag: &[f32]) -> Result<f32, String> {
-        let c = self.params.out_c;
-        let mut worst = 0.0f32;
-        for (idx, &g) in got.iter().enumerate() {
-            let (px, ch) = (idx / self.stride(), idx % self.stride());
-            if ch < self.offset || ch >= self.offset + c {
-                if !g.is_nan() {
-                    return Err(format!(
-                        "pixel {px} channel {ch}: written outside the slice ({g})"
-                    ));
-                }
-                continue;
-            }
-            let co = ch - self.offset;
-            let w = want[px * c + co];
-            let gain = self.scale.as_ref().map_or(1.0, |s| s[co].abs())
-                * self.post.as_ref().map_or(1.0, |p| p.0[co].abs());
-            let extra = self.bias.as_ref().map_or(0.0, |b| b[co].abs()) * gain + 1.0;
-            let unit = f32::EPSILON * (mag[px * c + co] * gain + extra);
-            let err = (g - w).abs() / unit;
-            if err.is_nan() {
-                return Err(format!("pixel {px} channel {co}: found {g}, expected {w}"));
-            }
-            worst = worst.max(err);
-        }
-        Ok(worst)
+    fn tolerance(&self, _expected: &[f32]) -> Tolerance {
+        tolerance_of(&self.units())
     }
 
-    fn check(&self, tier: Tier) -> Result<(), TestCaseError> {
-        let weights = WinogradWeights::prepare(self.params.in_c, self.params.out_c, &self.weights).unwrap();
-        let (want, mag) = self.direct();
-        let got = self.run(tier, &weights);
-        match self.error_ulps(&got, &want, &mag) {
-            Ok(ulps) => prop_assert!(
-                ulps <= ULPS_OF_MAGNITUDE,
-                "tier {tier}, {:?}: error {ulps} x EPSILON x magnitude",
-                self.params
-            ),
-            Err(e) => prop_assert!(false, "tier {tier}, {:?}: {e}", self.params),
-        }
-        Ok(())
+    fn locate(&self, i: usize) -> String {
+        self.slice().locate(i)
     }
+}
+
+/// [`ULPS_OF_MAGNITUDE`] of each unit.
+fn tolerance_of(units: &[f32]) -> Tolerance {
+    Tolerance::Within(units.iter().map(|u| ULPS_OF_MAGNITUDE * u).collect())
 }
 
 fn channels() -> impl Strategy<Value = usize> {
     prop_oneof![1usize..=18, Just(24), Just(31), Just(33)]
 }
 
-fn problem() -> impl Strategy<Value = Problem> {
+fn problem() -> impl Strategy<Value = WinogradProblem> {
     (
         (1usize..=2, 1usize..=13, 1usize..=13),
         (channels(), channels()),
@@ -246,7 +234,9 @@ fn problem() -> impl Strategy<Value = Problem> {
             "padded input must hold the kernel",
             |((n, h, w), (ci, co), (pt, pb, pl, pr), (combo, extra, seed))| {
                 let p = Conv2dParams::dense(n, h, w, ci, co, 3, 1, 0).with_padding(pt, pb, pl, pr);
-                p.validate().is_ok().then(|| Problem::new(p, combo, extra, seed))
+                p.validate()
+                    .is_ok()
+                    .then(|| WinogradProblem::new(p, combo, extra, seed))
             },
         )
 }
@@ -256,9 +246,7 @@ proptest! {
 
     #[test]
     fn every_tier_matches_the_direct_convolution(p in problem()) {
-        for tier in tiers() {
-            p.check(tier)?;
-        }
+        p.check_every_tier()?;
     }
 }
 
@@ -289,7 +277,7 @@ proptest! {
     /// materialised input gives: the same values meet the same transforms.
     #[test]
     fn fused_upsample_concat_equals_the_materialised_input((params, low_c, seed) in upsample_concat_case()) {
-        let mut rng = Rng(seed | 1);
+        let mut rng = Rng::new(seed);
         let (h2, w2) = (params.in_h / 2, params.in_w / 2);
         let low = rng.vec(params.batch * h2 * w2 * low_c, -2.0, 2.0);
         let skip = rng.vec(params.batch * params.in_h * params.in_w * (params.in_c - low_c), -2.0, 2.0);
@@ -304,7 +292,7 @@ proptest! {
             conv::conv2d_nhwc_with_tier(tier, &params, &x, &prepared, &mut plain, params.out_c, &e).unwrap();
             let mut fused = vec![f32::NAN; params.output_len()];
             conv::conv2d_upsample_concat_with_tier(tier, &params, &input, &prepared, &mut fused, params.out_c, &e).unwrap();
-            prop_assert!(plain.iter().zip(&fused).all(|(a, b)| a.to_bits() == b.to_bits()), "tier {tier}, {params:?}");
+            same_bits(&plain, &fused).map_err(|e| TestCaseError::fail(format!("tier {tier}, {params:?}: {e}")))?;
         }
         // Other algorithms take the materialised path: the same as running them on x.
         let im2col = ConvWeights::prepare_as(&params, &weights, ConvAlgorithm::Im2colGemm).unwrap();
@@ -355,8 +343,7 @@ fn textbook_algorithm_equals_the_direct_convolution() {
         (1, 1, 1, 2, 3, 1),
     ] {
         let params = Conv2dParams::dense(n, h, w, ci, co, 3, 1, pad);
-        let p = Problem::new(params, 0, 0, 7 + h as u64);
-        let (want, mag) = p.direct();
+        let p = WinogradProblem::new(params, 0, 0, 7 + h as u64);
         let mut got = vec![f32::NAN; params.output_len()];
         winograd::reference::winograd_conv3x3_nhwc(
             &params,
@@ -367,9 +354,11 @@ fn textbook_algorithm_equals_the_direct_convolution() {
             &Epilogue::IDENTITY,
         )
         .unwrap();
-        let ulps = p.error_ulps(&got, &want, &mag).unwrap();
-        // Only the f32 direct reference's own rounding is left.
-        assert!(ulps <= 2.0, "{params:?}: {ulps}");
+        // No extra channels: the problem's wide buffer is the dense output.
+        let want = p.expected();
+        if let Err(e) = compare(&got, &want, &p.tolerance(&want), |i| p.locate(i)) {
+            panic!("{}: {e}", p.shape());
+        }
     }
 }
 
@@ -377,25 +366,15 @@ fn textbook_algorithm_equals_the_direct_convolution() {
 fn one_and_two_threads_are_bit_identical() {
     // 30x22 at batch 2: 8x6 tiles per image, 96 tiles: the blocks differ with the thread count.
     let params = Conv2dParams::dense(2, 30, 22, 40, 24, 3, 1, 1);
-    let p = Problem::new(params, 15, 3, 99);
-    let weights = WinogradWeights::prepare(params.in_c, params.out_c, &p.weights).unwrap();
+    let p = WinogradProblem::new(params, 15, 3, 99);
     for tier in tiers().into_iter().filter(|&t| t != Tier::Reference) {
-        let run = |threads| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            pool.install(|| p.run(tier, &weights))
-        };
-        let (one, two, three) = (run(1), run(2), run(3));
-        assert!(
-            one.iter().zip(&two).all(|(a, b)| a.to_bits() == b.to_bits()),
-            "tier {tier}: 1 vs 2 threads"
-        );
-        assert!(
-            one.iter().zip(&three).all(|(a, b)| a.to_bits() == b.to_bits()),
-            "tier {tier}: 1 vs 3 threads"
-        );
+        let one = with_threads(1, || p.run(tier));
+        for threads in [2, 3] {
+            let many = with_threads(threads, || p.run(tier));
+            if let Err(e) = same_bits(&one, &many) {
+                panic!("tier {tier}: 1 vs {threads} threads differ: {e}");
+            }
+        }
     }
 }
 
@@ -404,12 +383,12 @@ fn decoder_shapes_error() {
     // The seed decoder's channel counts (dec2, dec3, dec4) on a small image, every fast tier.
     for (ci, co) in [(768, 256), (384, 128), (128, 64)] {
         let params = Conv2dParams::dense(1, 10, 9, ci, co, 3, 1, 1);
-        let p = Problem::new(params, 2, 0, ci as u64);
-        let weights = WinogradWeights::prepare(ci, co, &p.weights).unwrap();
-        let (want, mag) = p.direct();
+        let p = WinogradProblem::new(params, 2, 0, ci as u64);
+        let (want, units) = (p.expected(), p.units());
+        let tolerance = tolerance_of(&units);
         for tier in tiers().into_iter().filter(|&t| t != Tier::Reference) {
-            let got = p.run(tier, &weights);
-            let ulps = p.error_ulps(&got, &want, &mag).unwrap();
+            let got = p.run(tier);
+            let ulps = WinogradProblem::error_ulps(&got, &want, &units);
             let rel = got
                 .iter()
                 .zip(&want)
@@ -417,9 +396,12 @@ fn decoder_shapes_error() {
                 .fold(0.0f32, f32::max)
                 / want.iter().map(|w| w.abs()).fold(0.0f32, f32::max);
             println!("{ci:>4} -> {co:<4} {tier:<8} error {ulps:.2} x EPSILON x Winograd magnitude, max |error| / max |y| = {rel:.2e}");
+            if let Err(e) = compare(&got, &want, &tolerance, |i| p.locate(i)) {
+                panic!("{ci} -> {co} on {tier}: {e}");
+            }
             assert!(
-                ulps <= ULPS_OF_MAGNITUDE && rel < 1e-5,
-                "{ci} -> {co} on {tier}: {ulps}, {rel}"
+                rel < 1e-5,
+                "{ci} -> {co} on {tier}: max |error| / max |y| = {rel}"
             );
         }
     }
@@ -429,20 +411,19 @@ fn decoder_shapes_error() {
 fn the_dispatcher_runs_winograd_and_can_be_told_not_to() {
     let params = Conv2dParams::dense(1, 9, 7, 32, 24, 3, 1, 1);
     assert_eq!(params.algorithm(), ConvAlgorithm::Winograd);
-    let p = Problem::new(params, 3, 0, 5);
+    let p = WinogradProblem::new(params, 3, 0, 5);
     let wino = ConvWeights::prepare_as(&params, &p.weights, ConvAlgorithm::Winograd).unwrap();
     let im2col = ConvWeights::prepare_as(&params, &p.weights, ConvAlgorithm::Im2colGemm).unwrap();
     assert!(matches!(wino, ConvWeights::Winograd(_)) && matches!(im2col, ConvWeights::Gemm(_)));
-    let (want, mag) = p.direct();
+    let want = p.expected();
+    let tolerance = p.tolerance(&want);
     for tier in tiers() {
         for w in [&wino, &im2col] {
             let mut got = vec![f32::NAN; params.output_len()];
-            conv::conv2d_nhwc_with_tier(tier, &params, &p.input, w, &mut got, 24, &p.epilogue()).unwrap();
-            assert!(
-                p.error_ulps(&got, &want, &mag).unwrap() <= ULPS_OF_MAGNITUDE,
-                "{tier} {:?}",
-                w.algorithm(&params)
-            );
+            conv::conv2d_nhwc_with_tier(tier, &params, &p.input, w, &mut got, 24, &p.epi.epilogue()).unwrap();
+            if let Err(e) = compare(&got, &want, &tolerance, |i| p.locate(i)) {
+                panic!("{tier} {:?}: {e}", w.algorithm(&params));
+            }
         }
     }
     // Stride 2 and 5x5 cannot be forced onto Winograd.
