@@ -94,6 +94,8 @@ use crate::tier::Tier;
 use ndarray::{Array4, ArrayView3, ArrayView4};
 use rayon::prelude::*;
 
+#[cfg(target_arch = "aarch64")]
+mod aarch64;
 mod lanes;
 mod portable;
 pub mod reference;
@@ -101,6 +103,8 @@ mod schedule;
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
 
+#[cfg(target_arch = "aarch64")]
+pub(crate) use aarch64::neon_kernels;
 pub(crate) use portable::portable_kernels;
 #[cfg(target_arch = "x86_64")]
 pub(crate) use x86_64::{avx2_kernels, avx512_kernels};
