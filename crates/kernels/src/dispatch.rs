@@ -209,7 +209,9 @@ fn avx512() -> Option<KernelTable> {
     None
 }
 
-/// NEON (aarch64, where it is part of the baseline).
+/// NEON (aarch64, where it is part of the baseline) for GEMM, depthwise and Winograd; the
+/// memory-bound element-wise ops run their portable kernels, which the compiler vectorises
+/// with NEON anyway.
 #[cfg(target_arch = "aarch64")]
 fn neon() -> Option<KernelTable> {
     Some(KernelTable { ..portable() })

@@ -33,17 +33,15 @@
 //! `#[target_feature(enable = "neon")]` wrapper ([`run_item_neon`]). NEON is part of the
 //! aarch64 baseline (every `aarch64-*-linux` target enables it), so the wrapper changes no code
 //! there, but Rust only treats the intrinsics as callable where a function lists the feature,
-//! and the token [`Neon6x16`] keeps the rule the x86 tiers follow: holding one proves the
-//! features are there.
+//! and the micro-kernel type [`Neon6x16`] keeps the rule the x86 tiers follow: it is made only
+//! by the work item that `neon_kernel()` hands out, so holding one proves the features are there.
 
 use super::frame::{self, ItemArgs, MicroKernel};
 use super::{MR, NR};
+use crate::dispatch::{kernel, GemmItemFn, Kernel};
 use crate::epilogue::{Activation, Epilogue};
 use crate::tier::Tier;
 use std::arch::aarch64::*;
-
-/// Name of the NEON micro-kernel.
-pub const KERNEL_NAME: &str = "f32_gemm_6x16_neon";
 
 /// Lanes of one `float32x4_t`.
 const LANES: usize = 4;
@@ -57,11 +55,10 @@ pub(crate) struct Neon6x16 {
     _available: (),
 }
 
-impl Neon6x16 {
-    /// `Some` when the tier is available (an aarch64 build with NEON).
-    pub(crate) fn detect() -> Option<Neon6x16> {
-        Tier::Neon.is_available().then_some(Neon6x16 { _available: () })
-    }
+/// The NEON work item, if the NEON tier is available: the only way out of this module of a
+/// function that makes a [`Neon6x16`] (see [`crate::dispatch`]).
+pub(super) fn neon_kernel() -> Option<Kernel<GemmItemFn>> {
+    Tier::Neon.is_available().then_some(kernel!(f32_gemm_6x16_neon))
 }
 
 impl MicroKernel for Neon6x16 {
@@ -96,9 +93,9 @@ impl MicroKernel for Neon6x16 {
 }
 
 /// Runs one work item of the blocked GEMM with the NEON micro-kernel.
-pub(crate) fn run_item(kernel: Neon6x16, args: ItemArgs) {
-    // SAFETY: a `Neon6x16` is only created by `detect`, on a NEON build.
-    unsafe { run_item_neon(kernel, args) }
+fn f32_gemm_6x16_neon(args: ItemArgs) {
+    // SAFETY: only `neon_kernel()` hands this function out, on a build with NEON.
+    unsafe { run_item_neon(Neon6x16 { _available: () }, args) }
 }
 
 /// The blocked loops compiled with NEON enabled, so the micro-kernel inlines into them.

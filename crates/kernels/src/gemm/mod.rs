@@ -32,7 +32,8 @@
 //! 2. [`reference::gemm_loop_reordered`]: the same sum in i-k-j order (unit-stride inner loop).
 //! 3. `frame.rs` + `portable.rs`: cache blocking, packing and a 6x16 register tile in plain Rust.
 //! 4. `x86_64.rs`: the same tile with AVX2+FMA intrinsics (`f32_gemm_6x16_fma`), and with
-//!    one zmm per row under AVX-512F (`f32_gemm_6x16_avx512`).
+//!    one zmm per row under AVX-512F (`f32_gemm_6x16_avx512`); `aarch64.rs`: the same tile as
+//!    24 NEON accumulators (`f32_gemm_6x16_neon`).
 //! 5. Threads: row blocks over rayon ([`gemm_with_tier`]).
 //!
 //! # Scratch memory
@@ -41,6 +42,8 @@
 //! grows once per thread and is reused by every later call: no allocation on the hot path and
 //! no workspace argument to thread through the callers.
 
+#[cfg(target_arch = "aarch64")]
+mod aarch64;
 mod frame;
 mod pack;
 pub(crate) mod portable;
@@ -52,7 +55,7 @@ pub(crate) use frame::ItemArgs;
 pub(crate) use pack::{interleave6, with_scratch};
 pub use pack::{MatrixA, PackA, PackedB};
 
-#[cfg(target_arch = "x86_64")]
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 use crate::dispatch::Kernel;
 use crate::dispatch::{GemmItemFn, KernelTable};
 use crate::epilogue::Epilogue;
@@ -82,6 +85,12 @@ pub fn kernel_name(tier: Tier) -> Result<&'static str> {
 #[cfg(target_arch = "x86_64")]
 pub(crate) fn avx2_kernel() -> Option<Kernel<GemmItemFn>> {
     x86_64::avx2_kernel()
+}
+
+/// The NEON work item (aarch64).
+#[cfg(target_arch = "aarch64")]
+pub(crate) fn neon_kernel() -> Option<Kernel<GemmItemFn>> {
+    aarch64::neon_kernel()
 }
 
 /// The AVX-512 work item, if this CPU has AVX-512F.

@@ -11,19 +11,20 @@
 //! "neon")]` wrappers. NEON is part of the aarch64 baseline, so the wrappers change no code on
 //! our targets, but a function must still list the feature for the intrinsics to be safe to
 //! call in it; the lanes type's methods are not such functions, so each wraps its intrinsic
-//! in `unsafe`, justified by the token: [`NeonTransforms`] exists only on a NEON build.
+//! in `unsafe`, justified by the constructor: [`neon_transforms`] hands the kernels out only on
+//! a NEON build.
 
-use super::transform::{input_tile, output_tile, Lanes, TileWindow};
-use super::Transforms;
+use super::transform::{input_tile, output_tile, Lanes, TileOutput, TileWindow};
+use super::TransformKernels;
+use crate::dispatch::kernel;
 use crate::epilogue::Epilogue;
-use crate::error::Result;
 use crate::tier::Tier;
 use std::arch::aarch64::*;
 
 /// Four f32 lanes in one q register.
 ///
 /// Private, and only ever created inside the `#[target_feature]` wrappers below, which run only
-/// through a [`NeonTransforms`]: that is what makes its safe methods' intrinsic calls sound.
+/// through the kernels [`neon_transforms`] hands out: that is what makes its safe methods' intrinsic calls sound.
 #[derive(Clone, Copy)]
 struct Neon(float32x4_t);
 
@@ -97,49 +98,25 @@ impl Lanes for Neon {
     }
 }
 
-/// Proof that the build has NEON, and the transforms that use it.
-#[derive(Clone, Copy)]
-pub(crate) struct NeonTransforms {
-    _available: (),
+/// The NEON transforms, if the NEON tier is available: the only way out of this module of the
+/// two kernels below (see [`crate::dispatch`]).
+pub(super) fn neon_transforms() -> Option<TransformKernels> {
+    Tier::Neon.is_available().then_some(TransformKernels {
+        input: kernel!(f32_winograd_f4x4_input_neon),
+        output: kernel!(f32_winograd_f4x4_output_neon),
+    })
 }
 
-impl NeonTransforms {
-    /// `Ok` when the NEON tier is available (an aarch64 build with NEON).
-    pub(crate) fn detect() -> Result<NeonTransforms> {
-        Tier::Neon
-            .ensure_available()
-            .map(|_| NeonTransforms { _available: () })
-    }
+/// The input transform of one tile (see [`input_tile`]).
+fn f32_winograd_f4x4_input_neon(input: &[f32], window: &TileWindow, c: usize, v: &mut [f32], v_stride: usize, v_c0: usize) {
+    // SAFETY: only `neon_transforms()` hands this function out, on a NEON build.
+    unsafe { input_neon(input, window, c, v, v_stride, v_c0) }
 }
 
-impl Transforms for NeonTransforms {
-    fn input(
-        self,
-        input: &[f32],
-        window: &TileWindow,
-        c: usize,
-        v: &mut [f32],
-        v_stride: usize,
-        v_c0: usize,
-    ) {
-        // SAFETY: a token exists only on a NEON build.
-        unsafe { input_neon(input, window, c, v, v_stride, v_c0) }
-    }
-
-    fn output(
-        self,
-        m: &[f32],
-        xi_stride: usize,
-        c: usize,
-        rows: &mut [&mut [f32]],
-        col0: usize,
-        cols: usize,
-        stride: usize,
-        epilogue: &Epilogue,
-    ) {
-        // SAFETY: as above.
-        unsafe { output_neon(m, xi_stride, c, rows, col0, cols, stride, epilogue) }
-    }
+/// The output transform of one tile (see [`output_tile`]).
+fn f32_winograd_f4x4_output_neon(m: &[f32], xi_stride: usize, c: usize, out: &mut TileOutput, epilogue: &Epilogue) {
+    // SAFETY: as above.
+    unsafe { output_neon(m, xi_stride, c, out, epilogue) }
 }
 
 /// [`input_tile`] compiled with NEON.
@@ -162,17 +139,7 @@ unsafe fn input_neon(
 ///
 /// # Safety
 /// The CPU must support NEON.
-#[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "neon")]
-unsafe fn output_neon(
-    m: &[f32],
-    xi_stride: usize,
-    c: usize,
-    rows: &mut [&mut [f32]],
-    col0: usize,
-    cols: usize,
-    stride: usize,
-    epilogue: &Epilogue,
-) {
-    output_tile::<Neon>(m, xi_stride, c, rows, col0, cols, stride, epilogue)
+unsafe fn output_neon(m: &[f32], xi_stride: usize, c: usize, out: &mut TileOutput, epilogue: &Epilogue) {
+    output_tile::<Neon>(m, xi_stride, c, out, epilogue)
 }

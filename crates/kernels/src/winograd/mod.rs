@@ -54,6 +54,8 @@
 //! products run on the tier's GEMM micro-kernel.
 
 pub mod reference;
+#[cfg(target_arch = "aarch64")]
+mod aarch64;
 mod transform;
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
@@ -668,6 +670,12 @@ pub(crate) fn portable_transforms() -> TransformKernels {
 #[cfg(target_arch = "x86_64")]
 pub(crate) fn avx2_transforms() -> Option<TransformKernels> {
     x86_64::avx2_transforms()
+}
+
+/// The NEON transforms (aarch64).
+#[cfg(target_arch = "aarch64")]
+pub(crate) fn neon_transforms() -> Option<TransformKernels> {
+    aarch64::neon_transforms()
 }
 
 /// The AVX-512 transforms, if this CPU has AVX-512F.
