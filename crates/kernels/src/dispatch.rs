@@ -214,7 +214,12 @@ fn avx512() -> Option<KernelTable> {
 /// with NEON anyway.
 #[cfg(target_arch = "aarch64")]
 fn neon() -> Option<KernelTable> {
-    Some(KernelTable { ..portable() })
+    Some(KernelTable {
+        gemm: crate::gemm::neon_kernel()?,
+        depthwise: crate::depthwise::neon_kernels()?,
+        winograd: crate::winograd::neon_transforms()?,
+        ..portable()
+    })
 }
 
 #[cfg(not(target_arch = "aarch64"))]

@@ -11,7 +11,9 @@
 //! result never depends on the thread count (and could not anyway: every element is
 //! independent).
 
-use crate::dispatch::{ActivationFn, Kernel, KernelTable};
+use crate::dispatch::KernelTable;
+#[cfg(target_arch = "x86_64")]
+use crate::dispatch::{ActivationFn, Kernel};
 use crate::epilogue::Activation;
 use crate::error::Result;
 use crate::tier::Tier;

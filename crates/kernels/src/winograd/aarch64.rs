@@ -108,13 +108,26 @@ pub(super) fn neon_transforms() -> Option<TransformKernels> {
 }
 
 /// The input transform of one tile (see [`input_tile`]).
-fn f32_winograd_f4x4_input_neon(input: &[f32], window: &TileWindow, c: usize, v: &mut [f32], v_stride: usize, v_c0: usize) {
+fn f32_winograd_f4x4_input_neon(
+    input: &[f32],
+    window: &TileWindow,
+    c: usize,
+    v: &mut [f32],
+    v_stride: usize,
+    v_c0: usize,
+) {
     // SAFETY: only `neon_transforms()` hands this function out, on a NEON build.
     unsafe { input_neon(input, window, c, v, v_stride, v_c0) }
 }
 
 /// The output transform of one tile (see [`output_tile`]).
-fn f32_winograd_f4x4_output_neon(m: &[f32], xi_stride: usize, c: usize, out: &mut TileOutput, epilogue: &Epilogue) {
+fn f32_winograd_f4x4_output_neon(
+    m: &[f32],
+    xi_stride: usize,
+    c: usize,
+    out: &mut TileOutput,
+    epilogue: &Epilogue,
+) {
     // SAFETY: as above.
     unsafe { output_neon(m, xi_stride, c, out, epilogue) }
 }

@@ -53,9 +53,9 @@
 //! instantiated per tier (`[f32; 8]` portable, `__m256` AVX2, `__m512` AVX-512); the 36
 //! products run on the tier's GEMM micro-kernel.
 
-pub mod reference;
 #[cfg(target_arch = "aarch64")]
 mod aarch64;
+pub mod reference;
 mod transform;
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
