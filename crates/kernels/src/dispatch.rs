@@ -114,28 +114,32 @@ impl KernelTable {
     pub fn for_tier(tier: Tier) -> Result<&'static KernelTable> {
         static TABLES: [OnceLock<Option<KernelTable>>; Tier::ALL.len()] =
             [const { OnceLock::new() }; Tier::ALL.len()];
-        let index = Tier::ALL.iter().position(|&t| t == tier).unwrap_or(0);
-        let table = TABLES[index].get_or_init(|| match tier {
+        // `Tier::ALL` lists the tiers in declaration order, so the discriminant is the index.
+        let table = TABLES[tier as usize].get_or_init(|| match tier {
             Tier::Reference => Some(reference()),
             Tier::Portable => Some(portable()),
             Tier::Avx2 => avx2(),
             Tier::Avx512 => avx512(),
             Tier::Neon => neon(),
         });
-        match table {
-            Some(table) => Ok(table),
-            None => tier.ensure_available().and_then(|_| {
-                // The tier passed detection but a kernel constructor disagreed: a bug.
-                Err(crate::KernelError::TierUnavailable {
-                    tier: tier.name(),
-                    reason: "a kernel of this tier failed its own CPU check",
-                })
-            }),
+        if let Some(table) = table {
+            return Ok(table);
         }
+        tier.ensure_available()?;
+        // The tier passed detection but one of its kernels' constructors disagreed: a bug.
+        Err(crate::KernelError::TierUnavailable {
+            tier: tier.name(),
+            reason: "a kernel of this tier failed its own CPU check",
+        })
     }
 }
 
-/// The oracle: the naive loops of every operation.
+/// The oracle: the naive loops of every operation whose oracle works piece by piece.
+///
+/// The convolutions' oracle is the direct convolution over the whole tensor (and upsampling's
+/// the whole-tensor copy), which their entry points call for `Tier::Reference` before they
+/// look at the table; the `upsample_2x2`, `small_n`, `depthwise` and `winograd` entries below
+/// only fill the struct and are never run at this tier.
 pub(crate) fn reference() -> KernelTable {
     KernelTable {
         activation: kernel!(crate::activation::reference::activation_inplace),
@@ -146,7 +150,7 @@ pub(crate) fn reference() -> KernelTable {
         exp: kernel!(crate::softmax::reference::exp_libm),
         upsample_2x2: kernel!(crate::upsample::portable::f32_upsample_rowcopy_portable),
         gemm: kernel!(crate::gemm::reference::gemm_item_reference),
-        small_n: portable().small_n,
+        small_n: kernel!(crate::conv::small_n::f32_conv_small_n_dot8_portable),
         depthwise: crate::depthwise::portable_kernels(),
         winograd: crate::winograd::portable_transforms(),
     }

@@ -168,6 +168,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn all_lists_the_tiers_in_declaration_order() {
+        // The kernel table indexes its per-tier cells by discriminant.
+        for (i, &t) in Tier::ALL.iter().enumerate() {
+            assert_eq!(t as usize, i, "{t}");
+        }
+    }
+
+    #[test]
     fn names_round_trip() {
         for t in Tier::ALL {
             assert_eq!(Tier::from_name(t.name()).unwrap(), t);

@@ -27,78 +27,13 @@ use std::arch::aarch64::*;
 /// Channels per NEON vector.
 const LANES: usize = 4;
 
-/// The NEON kernels (always there on aarch64; `None` only if the tier reports unavailable).
-pub(crate) fn neon_kernels() -> Option<DepthwiseKernels> {
-    Tier::Neon.is_available().then_some(DepthwiseKernels {
-        row: neon_row,
-        name_3x3s1: "f32_dwconv_3x3s1_4c_neon",
-        name_3x3s2: "f32_dwconv_3x3s2_4c_neon",
-        name_generic: "f32_dwconv_generic_neon",
-    })
-}
-
-/// Output row `oy` of one image with NEON. Panics if a slice disagrees with `g`.
-fn neon_row(g: &Geometry, image: &[f32], w: &[f32], ep: &Epilogue, oy: usize, out_row: &mut [f32]) {
-    g.assert_row_args(image, w, ep, oy, out_row);
-    // SAFETY: this function leaves the module only through `neon_kernels`, which returns it
-    // only when the NEON tier is available, the wrappers' only requirement.
-    unsafe {
-        match g.fast_3x3(oy) {
-            Some((1, rows)) => f32_dwconv_3x3s1_4c_neon(g, image, w, ep, oy, rows, out_row),
-            Some((2, rows)) => f32_dwconv_3x3s2_4c_neon(g, image, w, ep, oy, rows, out_row),
-            _ => f32_dwconv_generic_neon(g, image, w, ep, oy, out_row),
-        }
-    }
-}
-
-/// 3x3 stride 1, 4-channel tiles, NEON.
-///
-/// # Safety
-/// The CPU has NEON.
-#[target_feature(enable = "neon")]
-unsafe fn f32_dwconv_3x3s1_4c_neon(
-    g: &Geometry,
-    image: &[f32],
-    w: &[f32],
-    ep: &Epilogue,
-    oy: usize,
-    rows: WindowRows,
-    out_row: &mut [f32],
-) {
-    dwconv_3x3::<Neon, 1>(g, image, w, ep, oy, rows, out_row)
-}
-
-/// 3x3 stride 2, 4-channel tiles, NEON.
-///
-/// # Safety
-/// The CPU has NEON.
-#[target_feature(enable = "neon")]
-unsafe fn f32_dwconv_3x3s2_4c_neon(
-    g: &Geometry,
-    image: &[f32],
-    w: &[f32],
-    ep: &Epilogue,
-    oy: usize,
-    rows: WindowRows,
-    out_row: &mut [f32],
-) {
-    dwconv_3x3::<Neon, 2>(g, image, w, ep, oy, rows, out_row)
-}
-
-/// Any kernel: the portable channel-innermost loop, compiled with NEON enabled.
-///
-/// # Safety
-/// The CPU has NEON.
-#[target_feature(enable = "neon")]
-unsafe fn f32_dwconv_generic_neon(
-    g: &Geometry,
-    image: &[f32],
-    w: &[f32],
-    ep: &Epilogue,
-    oy: usize,
-    out_row: &mut [f32],
-) {
-    dwconv_generic_row(g, image, w, ep, oy, out_row)
+simd_depthwise_kernels! {
+    constructor: neon_kernels,
+    tier: Tier::Neon,
+    features: "neon",
+    lanes: Neon,
+    row: neon_row,
+    kernels: f32_dwconv_3x3s1_4c_neon, f32_dwconv_3x3s2_4c_neon, f32_dwconv_generic_neon,
 }
 
 /// Four f32 lanes in one q register.

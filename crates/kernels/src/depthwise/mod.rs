@@ -94,6 +94,101 @@ use crate::tier::Tier;
 use ndarray::{Array4, ArrayView3, ArrayView4};
 use rayon::prelude::*;
 
+/// One SIMD tier's depthwise kernels: the constructor that hands them out only when the CPU has
+/// the tier, the safe row function it hands out, and the three `#[target_feature]` wrappers
+/// that compile the shared schedule (3x3 stride 1 and 2) and the generic row loop with the
+/// tier's features. Every SIMD tier (`x86_64.rs`, `aarch64.rs`) differs only in these names, the
+/// lanes type and the feature string, so one macro writes all of them; the table's names come
+/// from the wrappers' identifiers, so they are the functions' own.
+///
+/// Soundness: the wrappers are reachable only through the row function, which leaves its
+/// module only through the constructor, after `$tier.is_available()`.
+macro_rules! simd_depthwise_kernels {
+    (
+        constructor: $constructor:ident,
+        tier: $tier:expr,
+        features: $features:literal,
+        lanes: $lanes:ty,
+        row: $row:ident,
+        kernels: $s1:ident, $s2:ident, $generic:ident $(,)?
+    ) => {
+        /// The tier's kernels, if the CPU has its features.
+        pub(crate) fn $constructor() -> Option<DepthwiseKernels> {
+            $tier.is_available().then_some(DepthwiseKernels {
+                row: $row,
+                name_3x3s1: stringify!($s1),
+                name_3x3s2: stringify!($s2),
+                name_generic: stringify!($generic),
+            })
+        }
+
+        /// Output row `oy` of one image. Panics if a slice disagrees with `g`.
+        fn $row(g: &Geometry, image: &[f32], w: &[f32], ep: &Epilogue, oy: usize, out_row: &mut [f32]) {
+            g.assert_row_args(image, w, ep, oy, out_row);
+            // SAFETY: this function leaves the module only through the constructor above,
+            // which returns it only when the CPU has the tier's features, the wrappers' only
+            // requirement.
+            unsafe {
+                match g.fast_3x3(oy) {
+                    Some((1, rows)) => $s1(g, image, w, ep, oy, rows, out_row),
+                    Some((2, rows)) => $s2(g, image, w, ep, oy, rows, out_row),
+                    _ => $generic(g, image, w, ep, oy, out_row),
+                }
+            }
+        }
+
+        /// 3x3 stride 1 on the tier's lanes.
+        ///
+        /// # Safety
+        /// The CPU has the tier's features.
+        #[target_feature(enable = $features)]
+        unsafe fn $s1(
+            g: &Geometry,
+            image: &[f32],
+            w: &[f32],
+            ep: &Epilogue,
+            oy: usize,
+            rows: WindowRows,
+            out_row: &mut [f32],
+        ) {
+            dwconv_3x3::<$lanes, 1>(g, image, w, ep, oy, rows, out_row)
+        }
+
+        /// 3x3 stride 2 on the tier's lanes.
+        ///
+        /// # Safety
+        /// The CPU has the tier's features.
+        #[target_feature(enable = $features)]
+        unsafe fn $s2(
+            g: &Geometry,
+            image: &[f32],
+            w: &[f32],
+            ep: &Epilogue,
+            oy: usize,
+            rows: WindowRows,
+            out_row: &mut [f32],
+        ) {
+            dwconv_3x3::<$lanes, 2>(g, image, w, ep, oy, rows, out_row)
+        }
+
+        /// Any kernel: the portable channel-innermost loop, compiled with the tier's features.
+        ///
+        /// # Safety
+        /// The CPU has the tier's features.
+        #[target_feature(enable = $features)]
+        unsafe fn $generic(
+            g: &Geometry,
+            image: &[f32],
+            w: &[f32],
+            ep: &Epilogue,
+            oy: usize,
+            out_row: &mut [f32],
+        ) {
+            dwconv_generic_row(g, image, w, ep, oy, out_row)
+        }
+    };
+}
+
 #[cfg(target_arch = "aarch64")]
 mod aarch64;
 mod lanes;

@@ -23,152 +23,22 @@ use crate::epilogue::Epilogue;
 use crate::tier::Tier;
 use std::arch::x86_64::*;
 
-/// The AVX2+FMA kernels, if the CPU has AVX2 and FMA.
-pub(crate) fn avx2_kernels() -> Option<DepthwiseKernels> {
-    Tier::Avx2.is_available().then_some(DepthwiseKernels {
-        row: avx2_row,
-        name_3x3s1: "f32_dwconv_3x3s1_8c_fma",
-        name_3x3s2: "f32_dwconv_3x3s2_8c_fma",
-        name_generic: "f32_dwconv_generic_avx2",
-    })
+simd_depthwise_kernels! {
+    constructor: avx2_kernels,
+    tier: Tier::Avx2,
+    features: "avx2,fma",
+    lanes: Avx2,
+    row: avx2_row,
+    kernels: f32_dwconv_3x3s1_8c_fma, f32_dwconv_3x3s2_8c_fma, f32_dwconv_generic_avx2,
 }
 
-/// The AVX-512F kernels, if the CPU has AVX-512F (and AVX2 and FMA).
-pub(crate) fn avx512_kernels() -> Option<DepthwiseKernels> {
-    Tier::Avx512.is_available().then_some(DepthwiseKernels {
-        row: avx512_row,
-        name_3x3s1: "f32_dwconv_3x3s1_16c_avx512",
-        name_3x3s2: "f32_dwconv_3x3s2_16c_avx512",
-        name_generic: "f32_dwconv_generic_avx512",
-    })
-}
-
-/// Output row `oy` of one image with AVX2+FMA. Panics if a slice disagrees with `g`.
-fn avx2_row(g: &Geometry, image: &[f32], w: &[f32], ep: &Epilogue, oy: usize, out_row: &mut [f32]) {
-    g.assert_row_args(image, w, ep, oy, out_row);
-    // SAFETY: this function leaves the module only through `avx2_kernels`, which returns it
-    // only after detecting AVX2 and FMA, the wrappers' only requirement.
-    unsafe {
-        match g.fast_3x3(oy) {
-            Some((1, rows)) => f32_dwconv_3x3s1_8c_fma(g, image, w, ep, oy, rows, out_row),
-            Some((2, rows)) => f32_dwconv_3x3s2_8c_fma(g, image, w, ep, oy, rows, out_row),
-            _ => f32_dwconv_generic_avx2(g, image, w, ep, oy, out_row),
-        }
-    }
-}
-
-/// Output row `oy` of one image with AVX-512F. Panics if a slice disagrees with `g`.
-fn avx512_row(g: &Geometry, image: &[f32], w: &[f32], ep: &Epilogue, oy: usize, out_row: &mut [f32]) {
-    g.assert_row_args(image, w, ep, oy, out_row);
-    // SAFETY: this function leaves the module only through `avx512_kernels`, which returns
-    // it only after detecting AVX-512F, AVX2 and FMA, the wrappers' only requirement.
-    unsafe {
-        match g.fast_3x3(oy) {
-            Some((1, rows)) => f32_dwconv_3x3s1_16c_avx512(g, image, w, ep, oy, rows, out_row),
-            Some((2, rows)) => f32_dwconv_3x3s2_16c_avx512(g, image, w, ep, oy, rows, out_row),
-            _ => f32_dwconv_generic_avx512(g, image, w, ep, oy, out_row),
-        }
-    }
-}
-
-/// 3x3 stride 1, 8-channel tiles, AVX2+FMA.
-///
-/// # Safety
-/// The CPU has AVX2 and FMA.
-#[target_feature(enable = "avx2,fma")]
-unsafe fn f32_dwconv_3x3s1_8c_fma(
-    g: &Geometry,
-    image: &[f32],
-    w: &[f32],
-    ep: &Epilogue,
-    oy: usize,
-    rows: WindowRows,
-    out_row: &mut [f32],
-) {
-    dwconv_3x3::<Avx2, 1>(g, image, w, ep, oy, rows, out_row)
-}
-
-/// 3x3 stride 2, 8-channel tiles, AVX2+FMA.
-///
-/// # Safety
-/// The CPU has AVX2 and FMA.
-#[target_feature(enable = "avx2,fma")]
-unsafe fn f32_dwconv_3x3s2_8c_fma(
-    g: &Geometry,
-    image: &[f32],
-    w: &[f32],
-    ep: &Epilogue,
-    oy: usize,
-    rows: WindowRows,
-    out_row: &mut [f32],
-) {
-    dwconv_3x3::<Avx2, 2>(g, image, w, ep, oy, rows, out_row)
-}
-
-/// Any kernel: the portable channel-innermost loop, compiled with AVX2+FMA enabled.
-///
-/// # Safety
-/// The CPU has AVX2 and FMA.
-#[target_feature(enable = "avx2,fma")]
-unsafe fn f32_dwconv_generic_avx2(
-    g: &Geometry,
-    image: &[f32],
-    w: &[f32],
-    ep: &Epilogue,
-    oy: usize,
-    out_row: &mut [f32],
-) {
-    dwconv_generic_row(g, image, w, ep, oy, out_row)
-}
-
-/// 3x3 stride 1, 16-channel tiles, AVX-512F.
-///
-/// # Safety
-/// The CPU has AVX-512F, AVX2 and FMA.
-#[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn f32_dwconv_3x3s1_16c_avx512(
-    g: &Geometry,
-    image: &[f32],
-    w: &[f32],
-    ep: &Epilogue,
-    oy: usize,
-    rows: WindowRows,
-    out_row: &mut [f32],
-) {
-    dwconv_3x3::<Avx512, 1>(g, image, w, ep, oy, rows, out_row)
-}
-
-/// 3x3 stride 2, 16-channel tiles, AVX-512F.
-///
-/// # Safety
-/// The CPU has AVX-512F, AVX2 and FMA.
-#[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn f32_dwconv_3x3s2_16c_avx512(
-    g: &Geometry,
-    image: &[f32],
-    w: &[f32],
-    ep: &Epilogue,
-    oy: usize,
-    rows: WindowRows,
-    out_row: &mut [f32],
-) {
-    dwconv_3x3::<Avx512, 2>(g, image, w, ep, oy, rows, out_row)
-}
-
-/// Any kernel: the portable channel-innermost loop, compiled with AVX-512F enabled.
-///
-/// # Safety
-/// The CPU has AVX-512F, AVX2 and FMA.
-#[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn f32_dwconv_generic_avx512(
-    g: &Geometry,
-    image: &[f32],
-    w: &[f32],
-    ep: &Epilogue,
-    oy: usize,
-    out_row: &mut [f32],
-) {
-    dwconv_generic_row(g, image, w, ep, oy, out_row)
+simd_depthwise_kernels! {
+    constructor: avx512_kernels,
+    tier: Tier::Avx512,
+    features: "avx512f,avx2,fma",
+    lanes: Avx512,
+    row: avx512_row,
+    kernels: f32_dwconv_3x3s1_16c_avx512, f32_dwconv_3x3s2_16c_avx512, f32_dwconv_generic_avx512,
 }
 
 /// Eight f32 lanes in one `ymm` register. Created only inside the AVX2 wrappers above.

@@ -36,7 +36,7 @@
 //! and the micro-kernel type [`Neon6x16`] keeps the rule the x86 tiers follow: it is made only
 //! by the work item that `neon_kernel()` hands out, so holding one proves the features are there.
 
-use super::frame::{self, ItemArgs, MicroKernel};
+use super::frame::{self, EpilogueCols, ItemArgs, MicroKernel};
 use super::{MR, NR};
 use crate::dispatch::{kernel, GemmItemFn, Kernel};
 use crate::epilogue::{Activation, Epilogue};
@@ -105,27 +105,6 @@ fn f32_gemm_6x16_neon(args: ItemArgs) {
 #[target_feature(enable = "neon")]
 unsafe fn run_item_neon(kernel: Neon6x16, args: ItemArgs) {
     frame::run_item(kernel, args)
-}
-
-/// The epilogue slices of one tile's 16 columns, checked once per tile.
-struct EpilogueCols<'a> {
-    scale: Option<&'a [f32]>,
-    bias: Option<&'a [f32]>,
-    activation: Activation,
-    post: Option<(&'a [f32], &'a [f32])>,
-}
-
-impl<'a> EpilogueCols<'a> {
-    #[inline(always)]
-    fn new(e: &Epilogue<'a>, col0: usize) -> Self {
-        let cols = |s: &'a [f32]| &s[col0..col0 + NR];
-        EpilogueCols {
-            scale: e.scale.map(cols),
-            bias: e.bias.map(cols),
-            activation: e.activation,
-            post: e.post.map(|p| (cols(p.scale), cols(p.shift))),
-        }
-    }
 }
 
 /// One tile row's update: `acc[j] += b[j] · a[LANE]` for the row's four vectors.

@@ -53,6 +53,29 @@ pub(crate) trait MicroKernel: Copy {
     );
 }
 
+/// The epilogue slices of one tile's `NR` columns, sliced (and so bounds-checked) once per
+/// tile: what the SIMD micro-kernels read when they store a finished tile.
+pub(crate) struct EpilogueCols<'a> {
+    pub scale: Option<&'a [f32]>,
+    pub bias: Option<&'a [f32]>,
+    pub activation: crate::epilogue::Activation,
+    pub post: Option<(&'a [f32], &'a [f32])>,
+}
+
+impl<'a> EpilogueCols<'a> {
+    /// Columns `col0 .. col0 + NR` of `e`'s per-column vectors.
+    #[inline(always)]
+    pub fn new(e: &Epilogue<'a>, col0: usize) -> Self {
+        let cols = |s: &'a [f32]| &s[col0..col0 + NR];
+        EpilogueCols {
+            scale: e.scale.map(cols),
+            bias: e.bias.map(cols),
+            activation: e.activation,
+            post: e.post.map(|p| (cols(p.scale), cols(p.shift))),
+        }
+    }
+}
+
 /// One thread's share of the work: rows `row0 .. row0 + rows` of C, all columns.
 pub(crate) struct ItemArgs<'a> {
     pub a: &'a dyn PackA,

@@ -22,7 +22,7 @@
 //! only inside this file, by the work item that `avx2_kernel()` hands out after checking the
 //! CPU, so a value of it proves the CPU has the features.
 
-use super::frame::{self, ItemArgs, MicroKernel};
+use super::frame::{self, EpilogueCols, ItemArgs, MicroKernel};
 use super::{MR, NR};
 use crate::dispatch::{kernel, GemmItemFn, Kernel};
 use crate::epilogue::{Activation, Epilogue};
@@ -99,27 +99,6 @@ fn f32_gemm_6x16_fma(args: ItemArgs) {
 #[target_feature(enable = "avx2,fma")]
 unsafe fn run_item_fma(kernel: Fma6x16, args: ItemArgs) {
     frame::run_item(kernel, args)
-}
-
-/// The epilogue slices of one tile's 16 columns, checked once per tile.
-struct EpilogueCols<'a> {
-    scale: Option<&'a [f32]>,
-    bias: Option<&'a [f32]>,
-    activation: Activation,
-    post: Option<(&'a [f32], &'a [f32])>,
-}
-
-impl<'a> EpilogueCols<'a> {
-    #[inline(always)]
-    fn new(e: &Epilogue<'a>, col0: usize) -> Self {
-        let cols = |s: &'a [f32]| &s[col0..col0 + NR];
-        EpilogueCols {
-            scale: e.scale.map(cols),
-            bias: e.bias.map(cols),
-            activation: e.activation,
-            post: e.post.map(|p| (cols(p.scale), cols(p.shift))),
-        }
-    }
 }
 
 /// `C[0..6][0..16] (+)= A·B` over `kc` steps, then the epilogue; see the module docs.
