@@ -84,7 +84,7 @@ sys.path.insert(0, HERE)
 import make_dataset as md  # noqa: E402
 
 CONFIG = {
-    "alpha": 0.25,
+    "alpha": 0.5,
     "input_size": 128,
     "n_classes": md.NUM_CLASSES,
     "l1_skip_conn": True,
@@ -99,7 +99,7 @@ CONFIG = {
     "final_lr_fraction": 0.05,
     "crop_size": 96,
     "epochs": 100,
-    "train_images": 3000,
+    "train_images": 5000,
     "samples_per_epoch": 1920,
     "val_images": 100,
     "max_train_minutes": 240,
@@ -113,6 +113,7 @@ STAGES = [
     (32, "crop 96, peak lr 1e-3, 3000 images"),
     (40, "batch 8, l1_skip_conn on (dec4 widened, f1 weights from 0); cosine planned over 50 epochs, stopped after 35"),
     (75, "fresh cosine from peak lr 4e-4 over 26 epochs"),
+    (101, "encoder widened to alpha 0.5 (widen_weights), class weights 1/1.5/1.5/1.5, 5000 images, peak lr 6e-4"),
 ]
 
 KERAS_PATH = os.path.join(ROOT, "target-train", "mobilenet_unet_shapes.keras")
@@ -243,6 +244,69 @@ def transplant_weights(src, dst):
         layer.set_weights(new_ws)
 
 
+def first_epoch_of(log_path):
+    """The number of epochs already in the training log (0 when there is none)."""
+    if not os.path.exists(log_path):
+        return 0
+    with open(log_path) as f:
+        return sum(1 for _ in csv.DictReader(f))
+
+
+def widen_weights(src, dst, rng):
+    """Net2Net-style widening (Chen, Goodfellow & Shlens, "Net2Net", 2016): copy ``src`` into
+    ``dst`` whose encoder is exactly twice as wide (alpha 0.25 -> 0.5), so that ``dst`` computes
+    what ``src`` did, then train on.
+
+    Every encoder channel ``c`` of ``src`` becomes two channels ``c`` and ``c + C`` of ``dst``
+    (C = the old width) with the same filter and BatchNormalization statistics, so both carry
+    the same activation. A layer that reads widened channels gets, for each pair, the old
+    weight split as ``(1/2 + d) w`` and ``(1/2 - d) w`` with a random ``d`` in [-1/4, 1/4]: the
+    sum (and so the function) is unchanged, and the two copies receive different gradients, so
+    they do not stay twins. Widened inputs are always the *last* input channels of a layer (the
+    whole input in the encoder, the skip after the upsampled decoder channels in a concat)."""
+    old = {layer.name: layer for layer in src.layers}
+
+    def out_map(n_new, n_old):
+        if n_new == n_old:
+            return np.arange(n_new)
+        if n_new != 2 * n_old:
+            raise ValueError("cannot widen %d channels to %d" % (n_old, n_new))
+        return np.arange(n_new) % n_old
+
+    for layer in dst.layers:
+        if layer.name not in old or not layer.weights:
+            continue
+        kind = type(layer).__name__
+        ws_old = old[layer.name].get_weights()
+        ws_new = []
+        for w_new, w_old in zip(layer.get_weights(), ws_old):
+            if w_new.shape == w_old.shape and kind != "Conv2D":
+                ws_new.append(w_old)
+                continue
+            if w_new.ndim == 1:  # BN statistics or a bias: per output channel
+                ws_new.append(w_old[out_map(w_new.shape[0], w_old.shape[0])])
+                continue
+            if kind == "DepthwiseConv2D":
+                ws_new.append(w_old[:, :, out_map(w_new.shape[2], w_old.shape[2]), :])
+                continue
+            # Conv2D kernel [kh, kw, cin, cout]: duplicate outputs, split widened inputs.
+            cin_new, cin_old = w_new.shape[2], w_old.shape[2]
+            w = w_old[..., out_map(w_new.shape[3], w_old.shape[3])]
+            d = cin_new - cin_old  # widened input channels (old count)
+            if d == 0:
+                ws_new.append(w)
+                continue
+            keep = cin_old - d
+            src_in = np.concatenate([np.arange(keep), keep + np.arange(2 * d) % d])
+            w = w[:, :, src_in, :].copy()
+            delta = rng.uniform(-0.25, 0.25, size=w[:, :, keep : keep + d, :].shape).astype(w.dtype)
+            w[:, :, keep : keep + d, :] *= 0.5 + delta
+            w[:, :, keep + d :, :] *= 0.5 - delta
+            ws_new.append(w)
+        layer.set_weights(ws_new)
+    print("widened the encoder: %d -> %d parameters" % (src.count_params(), dst.count_params()), flush=True)
+
+
 def train(resume_epochs=0, max_minutes=None):
     """Train from scratch, or (resume_epochs > 0) continue from the saved .keras model for that
     many more epochs with a fresh Adam and a fresh warm-up + cosine schedule, appending to the
@@ -331,7 +395,12 @@ def train(resume_epochs=0, max_minutes=None):
 
             print("no %s: resuming from %s" % (KERAS_PATH, WEIGHTS_PATH), flush=True)
             prev, _ = model_from_safetensors(WEIGHTS_PATH, s, s)
-        transplant_weights(prev, model)
+        prev_encoder = [lay for lay in prev.layers if lay.name == "conv1"][0].get_weights()[0].shape[3]
+        new_encoder = [lay for lay in model.layers if lay.name == "conv1"][0].get_weights()[0].shape[3]
+        if new_encoder != prev_encoder:
+            widen_weights(prev, model, np.random.default_rng((CONFIG["seed"], first_epoch_of(LOG_PATH))))
+        else:
+            transplant_weights(prev, model)
         full.set_weights(model.get_weights())
         drift = float(np.max(np.abs(full.predict(xv[:4], verbose=0) - prev.predict(xv[:4], verbose=0))))
         print("resumed model vs saved model, max |p diff| on 4 val images: %.2e" % drift, flush=True)
