@@ -55,6 +55,7 @@ impl ConvLayer {
                 BatchNormPlacement::AfterActivation => post = Some(bn.to_scale_shift()),
             }
         }
+        check_folded_finite(&op.layer, &weights.weights().source, &w, &bias, post.as_ref())?;
         // The algorithm rule reads channels only (`Conv2dParams::algorithm`): any size the
         // kernel fits gives the weights' layout.
         let template = spec.at(1, spec.kh, spec.kw)?;
@@ -203,6 +204,43 @@ impl Tensors<'_> {
             Tensors::Owned(w) => w.take_tensor(name),
         }
     }
+}
+
+/// Folding multiplies a kernel by `gamma / sqrt(moving_variance + eps)`: finite but extreme
+/// statistics (a variance of 1e-30 with a gamma of 1e30, say) overflow to infinity there and
+/// would turn every output into NaN. The loader checks the file's own tensors; this checks what
+/// folding made of them, so such a file is refused with the layer's name instead.
+fn check_folded_finite(
+    layer: &str,
+    source: &str,
+    kernel: &[f32],
+    bias: &[f32],
+    post: Option<&(Vec<f32>, Vec<f32>)>,
+) -> Result<()> {
+    let (scale, shift) = post.map_or((&[][..], &[][..]), |(s, t)| (&s[..], &t[..]));
+    let parts = [
+        ("kernel", kernel),
+        ("bias", bias),
+        ("scale", scale),
+        ("shift", shift),
+    ];
+    let problems: Vec<String> = parts
+        .iter()
+        .filter(|(_, values)| values.iter().any(|v| !v.is_finite()))
+        .map(|(what, _)| {
+            format!(
+                "{layer}: the {what} is not finite once BatchNormalization is folded into it \
+                 (extreme gamma or moving_variance)"
+            )
+        })
+        .collect();
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Weights {
+        source_name: source.to_string(),
+        problems,
+    })
 }
 
 /// Reads a BatchNormalization layer's four tensors.

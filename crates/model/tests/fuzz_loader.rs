@@ -628,3 +628,25 @@ fn corrupted_files_on_disk() {
         std::fs::remove_file(&path).unwrap();
     }
 }
+
+#[test]
+fn batchnorm_that_overflows_when_folded_is_rejected_naming_the_layer() {
+    // Every tensor is finite, but gamma / sqrt(0 + 1e-3) is ~1e40: folded into the kernel it
+    // would be infinite, and every output NaN.
+    let base = Base::new();
+    for (bn, layer) in [
+        ("conv_dw_3_bn", "conv_dw_3"),
+        ("conv_pw_3_bn", "conv_pw_3"),
+        ("dec2_bn", "dec2_conv"),
+    ] {
+        let mut bytes = flooded(&base, &format!("{bn}/gamma"), |_| 3.0e38);
+        let (s, e) = base.offsets(&format!("{bn}/moving_variance"));
+        let at = base.data_start();
+        bytes[at + s..at + e].fill(0);
+        expect_rejected(
+            &format!("{bn} gamma 3e38, variance 0"),
+            &bytes,
+            &[layer, "not finite", "BatchNormalization"],
+        );
+    }
+}
