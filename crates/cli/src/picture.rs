@@ -93,13 +93,13 @@ mod tests {
         let palette = [[10, 20, 30], [200, 0, 0], [0, 255, 7]];
         let path = std::env::temp_dir().join(format!("mobilenet-unet-palette-{}.png", std::process::id()));
         save_palette_png(&map, &palette, &path).unwrap();
-        let decoder = png::Decoder::new(std::fs::File::open(&path).unwrap());
+        let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&path).unwrap()));
         let mut reader = decoder.read_info().unwrap();
         let info = reader.info();
         assert_eq!((info.width, info.height), (5, 3));
         assert_eq!(info.color_type, png::ColorType::Indexed);
         assert_eq!(info.palette.as_deref(), Some(&palette.concat()[..]));
-        let mut buf = vec![0; reader.output_buffer_size()];
+        let mut buf = vec![0; reader.output_buffer_size().unwrap()];
         reader.next_frame(&mut buf).unwrap();
         let expected: Vec<u8> = map.iter().map(|&c| c as u8).collect();
         assert_eq!(&buf[..15], &expected[..]);
