@@ -1,7 +1,7 @@
 //! Which implementation tier runs: picked once per process, overridable for tests.
 //!
 //! Every operation can run at these tiers, through one entry point per operation (the kernels
-//! each tier runs are listed in one table, [`crate::dispatch`]):
+//! each tier runs are listed in one table, `dispatch.rs`):
 //!
 //! - [`Tier::Reference`]: naive loops, the oracle the others are tested against;
 //! - [`Tier::Portable`]: the blocked/cache-aware algorithm in plain Rust (auto-vectorised);

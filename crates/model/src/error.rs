@@ -33,7 +33,7 @@ pub enum Error {
     /// The safetensors container itself could not be parsed (truncated, corrupt header, ...).
     #[error("{source_name}: not a readable safetensors file: {reason}")]
     WeightsFormat {
-        /// The file (or "<embedded>").
+        /// The file (or `<embedded>`).
         source_name: String,
         /// What the parser said.
         reason: String,
@@ -41,7 +41,7 @@ pub enum Error {
     /// The file parsed but its tensors do not fit the architecture; every problem is listed.
     #[error("{source_name}: {} problem(s) with the weights:\n  - {}", problems.len(), problems.join("\n  - "))]
     Weights {
-        /// The file (or "<embedded>").
+        /// The file (or `<embedded>`).
         source_name: String,
         /// One line per problem, each naming the tensor at fault.
         problems: Vec<String>,

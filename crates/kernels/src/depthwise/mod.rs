@@ -51,7 +51,7 @@
 //!    (independent, each written by one task) with rayon's `par_chunks_mut`, so the output is
 //!    bit-identical for any thread count. Run inside your own `ThreadPool::install` to pick it.
 //!
-//! Each tier hands the rest of the crate one [`DepthwiseKernels`] table: a safe row function
+//! Each tier hands the rest of the crate one `DepthwiseKernels` table: a safe row function
 //! (which picks the 3x3 instance or the generic loop per output row) and the names of the
 //! functions it runs, which [`kernel_name`] reports.
 //!
@@ -297,7 +297,7 @@ pub fn depthwise_conv2d_nhwc_generic(
 }
 
 /// The name of the inner kernel `tier` runs for `params`, for benchmark and log records:
-/// the name of the function, taken from the tier's [`DepthwiseKernels`] in the kernel table.
+/// the name of the function, taken from the tier's `DepthwiseKernels` in the kernel table.
 /// (Rows of a 3x3 whose window has a single valid tap row, in tiny or heavily padded images,
 /// run the tier's generic kernel instead.)
 pub fn kernel_name(tier: Tier, params: &Conv2dParams) -> Result<&'static str> {
