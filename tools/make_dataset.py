@@ -22,8 +22,9 @@ coverage); the label of a pixel is the class of the top-most shape containing th
 
 CLI (writes the committed held-out test set and the example images)::
 
-    python tools/make_dataset.py --out data --count 60
+    python tools/make_dataset.py --out data --count 200
     python tools/make_dataset.py --examples examples/images --count 4
+    python tools/make_dataset.py --examples examples/images --count 1 --overlap
 
 which writes ``data/test/images/NNN.png`` (RGB), ``data/test/labels/NNN.png`` (8-bit grayscale,
 value = class index, full input resolution) and ``data/classes.json`` (names + RGB colours).
@@ -140,8 +141,11 @@ def _random_shape(rng, size):
     return kind, tuple((cx + r * np.cos(a), cy + r * np.sin(a)) for a, r in zip(angs, rad))
 
 
-def generate(split, index, size=IMAGE_SIZE):
-    """Image ``index`` of ``split``: (uint8 RGB [size, size, 3], uint8 labels [size, size])."""
+def generate(split, index, size=IMAGE_SIZE, shapes=None):
+    """Image ``index`` of ``split``: (uint8 RGB [size, size, 3], uint8 labels [size, size]).
+
+    If ``shapes`` is a list, each drawn shape's (class, full inside-mask) is appended to it, in
+    drawing order (the masks before occlusion); the image itself does not change."""
     rng = np.random.default_rng((SPLIT_SEEDS[split], int(index)))
     img = _background(rng, size)
     labels = np.zeros((size, size), dtype=np.uint8)
@@ -172,6 +176,8 @@ def generate(split, index, size=IMAGE_SIZE):
         cover = cover.reshape(size, SUPERSAMPLE, size, SUPERSAMPLE).mean(axis=(1, 3))[..., None]
         img = img * (1 - cover) + fill * cover
         labels[inside] = kind
+        if shapes is not None:
+            shapes.append((kind, inside))
 
     out = Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
     blur = rng.uniform(0, 1.2) if rng.uniform() < 0.6 else 0.0
@@ -223,15 +229,54 @@ def write_examples(out_dir, count, size):
         Image.fromarray(img, "RGB").save(os.path.join(out_dir, "shapes_%d.png" % (i + 1)), optimize=True)
 
 
+def overlapping(shapes, min_visible=0.4):
+    """True when at least two shapes overlap or touch (their masks, grown by one pixel, meet)
+    and every shape still shows at least ``min_visible`` of itself after occlusion."""
+    def grow(m):
+        g = m.copy()
+        g[1:] |= m[:-1]
+        g[:-1] |= m[1:]
+        g[:, 1:] |= m[:, :-1]
+        g[:, :-1] |= m[:, 1:]
+        return g
+
+    meets = any((grow(a) & b).any() for i, (_, a) in enumerate(shapes) for _, b in shapes[i + 1:])
+    visible = np.zeros_like(shapes[0][1], dtype=np.int32) - 1
+    for k, (_, m) in enumerate(shapes):
+        visible[m] = k
+    shown = all((visible == k).sum() >= min_visible * m.sum() for k, (_, m) in enumerate(shapes))
+    return meets and shown
+
+
+def write_overlap_examples(out_dir, count, size, first=100):
+    """``overlap_N.png``: the first ``count`` images of the examples split from index ``first``
+    (past the ``shapes_N`` ones) with at least three shapes of at least two classes that
+    overlap or touch (:func:`overlapping`)."""
+    os.makedirs(out_dir, exist_ok=True)
+    found, i = 0, first
+    while found < count:
+        shapes = []
+        img, _ = generate("examples", i, size, shapes)
+        if len(shapes) >= 3 and len({k for k, _ in shapes}) >= 2 and overlapping(shapes):
+            found += 1
+            Image.fromarray(img, "RGB").save(os.path.join(out_dir, "overlap_%d.png" % found), optimize=True)
+            print("overlap_%d.png = examples image %d" % (found, i))
+        i += 1
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="data", help="dataset root (writes OUT/test/... and OUT/classes.json)")
     ap.add_argument("--split", default="test", choices=sorted(SPLIT_SEEDS))
-    ap.add_argument("--count", type=int, default=60)
+    ap.add_argument("--count", type=int, default=200)
     ap.add_argument("--size", type=int, default=IMAGE_SIZE)
     ap.add_argument("--examples", metavar="DIR", help="write COUNT example inputs DIR/shapes_N.png instead")
+    ap.add_argument("--overlap", action="store_true",
+                    help="with --examples: write DIR/overlap_N.png, examples whose shapes overlap or touch")
     args = ap.parse_args()
-    if args.examples:
+    if args.examples and args.overlap:
+        write_overlap_examples(args.examples, args.count, args.size)
+    elif args.examples:
         write_examples(args.examples, args.count, args.size)
         print("wrote %d example images to %s" % (args.count, args.examples))
     else:
