@@ -52,6 +52,7 @@ pub mod preprocess;
 pub mod reference;
 pub mod segment;
 pub mod summary;
+mod threads;
 pub mod weights;
 
 pub use arch::{Architecture, LayerInfo};

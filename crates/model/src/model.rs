@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 use crate::forward::{forward, plan, ForwardPlan, StepTime, Taps};
 use crate::network::Network;
 use crate::preprocess::Preprocessing;
+use crate::threads;
 use crate::weights::Weights;
 use ndarray::{Array3, Array4, ArrayView3, ArrayView4};
 use std::path::Path;
@@ -258,8 +259,8 @@ impl Model {
 
     fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
         match &self.pool {
-            Some(pool) => pool.install(f),
-            None => f(),
+            Some(pool) => pool.install(|| threads::with_workers_awake(f)),
+            None => threads::with_workers_awake(f),
         }
     }
 

@@ -42,12 +42,14 @@
 //! - **Once, at load** ([`WinogradWeights::prepare`]): `U_ξ = (G g Gᵀ)_ξ` for every filter,
 //!   computed in f64 and packed as 36 GEMM B matrices ([`PackedB`], `Cin x Cout` each). This is
 //!   4x the memory of the 3x3 weights (36 floats per filter instead of 9).
-//! - **Per block of tiles** (one rayon work item, all on one thread, its scratch in a
-//!   thread-local buffer): the input transform writes `V` as `[tile][ξ][Cin]`; the 36 GEMMs read
-//!   it with leading dimension `36·Cin` and write `M` as `[tile][ξ][Cout]`; the output
-//!   transform turns each tile's `M` into 16 output pixels and applies the fused epilogue.
-//!   Blocks are small enough that V and M stay near the core (about 4 MiB per thread at most).
-//! - **Threads** split the tiles into blocks of consecutive tiles, and every tile is computed
+//! - **Per block of tiles** (its scratch in a thread-local buffer): the input transform writes
+//!   `V` as `[tile][ξ][Cin]`; the 36 GEMMs read it with leading dimension `36·Cin` and write
+//!   `M` as `[ξ][tile][Cout]`; the output transform turns each tile's `M` into 16 output pixels
+//!   and applies the fused epilogue.
+//! - **Threads** (`Schedule`): layers with many tiles and small weights give each thread whole
+//!   small blocks (about 2 MiB of V and M, near its core); layers with few tiles and large
+//!   weights run one block at a time (up to 8 MiB), each of its three steps split over the
+//!   threads, so that each thread reads only its share of the 36 `U_ξ`. Every tile is computed
 //!   the same way whichever block it lands in, so results are bit-identical for any thread
 //!   count.
 //!
