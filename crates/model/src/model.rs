@@ -260,6 +260,11 @@ impl Model {
     fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
         match &self.pool {
             Some(pool) => pool.install(|| threads::with_workers_awake(f)),
+            // From outside any pool, the pass moves onto the global pool, so that its threads
+            // can keep awake for it (one hand-over per pass instead of one per loop).
+            None if rayon::current_thread_index().is_none() => {
+                rayon::scope(|_| threads::with_workers_awake(f))
+            }
             None => threads::with_workers_awake(f),
         }
     }

@@ -11,63 +11,91 @@
 //! independent one-thread processes ran 2.0x (`tools/thread_scaling.sh`).
 //!
 //! So, like OpenMP runtimes' "active" wait policy (and ONNX Runtime's spinning thread pool),
-//! [`with_workers_awake`] has every other thread of the pool wait for work by polling for it
-//! (`rayon::yield_now`, which runs any job that is there) instead of sleeping, until the pass
-//! ends. This changes only *when* a thread picks work up, never how work is split, so results
-//! stay bit-identical for any thread count. The cost is that those threads burn their cores
-//! during the serial stretches of the pass, which the pass has reserved anyway.
+//! [`with_workers_awake`] has the other threads of the caller's pool wait for work by polling
+//! for it (`rayon::yield_now`, which runs any job that is there) instead of sleeping, until
+//! the pass ends. This changes only *when* a thread picks work up. Rayon's splitting may then
+//! differ (it splits more where work is stolen), but every kernel gives each output element to
+//! one work item and never splits a reduction, so results stay bit-identical for any thread
+//! count. The cost is that those threads burn their cores during the serial stretches of the
+//! pass, which the pass has reserved anyway.
+//!
+//! Only one pass in the process polls at a time. A poller is a job that waits, and rayon may
+//! run it on a thread *above* a suspended job of another pass; with two passes polling, each
+//! one's poller could sit above the other's caller and each wait for the other's pass to end.
+//! A second pass that starts while one polls (an embedder running images in parallel) simply
+//! runs without pollers: its threads are busy with the other pass anyway.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// A poller that has found no work for this long goes back to sleeping as rayon does. Within a
-/// pass the gaps between parallel loops are microseconds, so this only ends polling through a
-/// long serial stretch, and it bounds the one way polling could stall: a poller is a job that
-/// waits, and rayon may run it on a thread *above* a suspended job of another pass (two passes
-/// at once in one pool), whose own poller may sit above this pass's caller; each would wait for
-/// the other's pass to end. After `MAX_IDLE` both give up and the passes go on.
+/// pass the gaps between parallel loops are microseconds; this ends polling only through a long
+/// serial stretch (or when the pass's caller is busy elsewhere), so idle cores are not burnt.
 const MAX_IDLE: Duration = Duration::from_millis(1);
 
-/// Runs `f` on the calling thread while the other threads of the current rayon pool (the
-/// pool the caller runs in, else the global one) poll for work instead of sleeping. They stop
-/// when `f` returns or unwinds, or after [`MAX_IDLE`] without work. Pools of one thread run `f`
-/// alone.
-pub(crate) fn with_workers_awake<R>(f: impl FnOnce() -> R) -> R {
-    with_workers_awake_until(Arc::new(AtomicBool::new(false)), f)
+/// Set while some pass has pollers out (see the module docs: one at a time).
+static POLLING: AtomicBool = AtomicBool::new(false);
+
+/// What one pass shares with its pollers.
+#[derive(Default)]
+struct Pollers {
+    /// Set when the pass ends (returns or unwinds).
+    stop: AtomicBool,
+    /// Pollers currently in their loop (for the tests).
+    running: AtomicUsize,
 }
 
-/// [`with_workers_awake`] with the stop flag given, so that tests can watch the pollers go:
-/// each holds a clone of `stop` until it returns.
-fn with_workers_awake_until<R>(stop: Arc<AtomicBool>, f: impl FnOnce() -> R) -> R {
-    if rayon::current_num_threads() < 2 {
+/// Runs `f` on the calling thread, a thread of a rayon pool, while the pool's other threads
+/// poll for work instead of sleeping. A poller stops when `f` returns or unwinds (once the job
+/// it may be running at that moment has finished), or after [`MAX_IDLE`] without work. In a
+/// pool of one thread, outside any pool, or while another pass polls, `f` just runs.
+pub(crate) fn with_workers_awake<R>(f: impl FnOnce() -> R) -> R {
+    with_workers_awake_for(&Arc::default(), MAX_IDLE, f)
+}
+
+/// [`with_workers_awake`] with the shared state and the idle limit given, for the tests.
+fn with_workers_awake_for<R>(pollers: &Arc<Pollers>, max_idle: Duration, f: impl FnOnce() -> R) -> R {
+    // Outside a pool the caller would block on a latch at every loop anyway (and rayon would
+    // count the global pool's threads here).
+    let Some(caller) = rayon::current_thread_index() else {
+        return f();
+    };
+    if rayon::current_num_threads() < 2
+        || POLLING
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+    {
         return f();
     }
-    // Set on drop, so that a panic in `f` releases the pollers too.
-    struct StopOnDrop(Arc<AtomicBool>);
+    // Stops the pollers and frees the slot on return and on unwind alike.
+    struct StopOnDrop(Arc<Pollers>);
     impl Drop for StopOnDrop {
         fn drop(&mut self) {
-            self.0.store(true, Ordering::Release);
+            self.0.stop.store(true, Ordering::Release);
+            POLLING.store(false, Ordering::Release);
         }
     }
-    let _stop = StopOnDrop(stop.clone());
-    let caller = rayon::current_thread_index();
+    let _stop = StopOnDrop(pollers.clone());
+    let shared = pollers.clone();
     // One job per thread of the pool, each queued on that thread alone. The caller's own copy
     // returns at once: polling there would block the caller's `f` under it.
     rayon::spawn_broadcast(move |ctx| {
-        if Some(ctx.index()) == caller {
+        if ctx.index() == caller {
             return;
         }
+        shared.running.fetch_add(1, Ordering::AcqRel);
         let mut last_job = Instant::now();
-        while !stop.load(Ordering::Acquire) {
+        while !shared.stop.load(Ordering::Acquire) {
             if rayon::yield_now() == Some(rayon::Yield::Executed) {
                 last_job = Instant::now();
-            } else if last_job.elapsed() > MAX_IDLE {
-                return;
+            } else if last_job.elapsed() > max_idle {
+                break;
             } else {
                 std::hint::spin_loop();
             }
         }
+        shared.running.fetch_sub(1, Ordering::AcqRel);
     });
     f()
 }
@@ -76,6 +104,13 @@ fn with_workers_awake_until<R>(stop: Arc<AtomicBool>, f: impl FnOnce() -> R) -> 
 mod tests {
     use super::*;
     use rayon::prelude::*;
+    use std::sync::Mutex;
+
+    /// `POLLING` is process-wide, so the tests that poll take turns.
+    static SERIAL: Mutex<()> = Mutex::new(());
+
+    /// Long enough that a poller only stops because it was told to.
+    const PATIENT: Duration = Duration::from_secs(60);
 
     fn pool(threads: usize) -> rayon::ThreadPool {
         rayon::ThreadPoolBuilder::new()
@@ -84,10 +119,10 @@ mod tests {
             .unwrap()
     }
 
-    /// Waits (up to 10 s) until nothing but the test holds `stop`: every poller has returned.
-    fn pollers_gone(stop: &Arc<AtomicBool>) -> bool {
+    /// Waits up to 10 s for `cond`.
+    fn eventually(cond: impl Fn() -> bool) -> bool {
         let t0 = Instant::now();
-        while Arc::strong_count(stop) > 1 {
+        while !cond() {
             if t0.elapsed() > Duration::from_secs(10) {
                 return false;
             }
@@ -97,52 +132,77 @@ mod tests {
     }
 
     #[test]
-    fn parallel_work_inside_gets_the_same_result_and_the_pollers_stop() {
+    fn every_other_thread_polls_during_the_pass_and_stops_after_it() {
+        let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
         for threads in [1, 2, 3] {
-            let stop = Arc::new(AtomicBool::new(false));
+            let pollers = Arc::default();
             let sum = pool(threads).install(|| {
-                with_workers_awake_until(stop.clone(), || {
+                with_workers_awake_for(&pollers, PATIENT, || {
+                    // All threads but the caller poll (none with one thread) ...
+                    let others = threads - 1;
+                    assert!(eventually(|| pollers.running.load(Ordering::Acquire) == others));
+                    assert_eq!(pollers.running.load(Ordering::Acquire), others);
+                    // ... and run the pass's parallel work.
                     (0..10_000u64).into_par_iter().map(|i| i * i).sum::<u64>()
                 })
             });
             assert_eq!(sum, (0..10_000u64).map(|i| i * i).sum::<u64>());
-            // One thread needs no pollers, so it never touches the flag.
-            assert_eq!(stop.load(Ordering::Acquire), threads > 1);
-            assert!(
-                pollers_gone(&stop),
-                "{threads} threads: a poller is still running"
-            );
+            // Told to stop long before their 60 s idle limit.
+            assert!(eventually(|| pollers.running.load(Ordering::Acquire) == 0));
+            assert!(!POLLING.load(Ordering::Acquire));
         }
     }
 
     #[test]
     fn a_panic_inside_releases_the_pollers() {
+        let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
         let p = pool(2);
-        let stop = Arc::new(AtomicBool::new(false));
+        let pollers: Arc<Pollers> = Arc::default();
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            p.install(|| with_workers_awake_until(stop.clone(), || panic!("inside")))
+            p.install(|| with_workers_awake_for(&pollers, PATIENT, || panic!("inside")))
         }));
         assert!(result.is_err());
-        assert!(stop.load(Ordering::Acquire));
-        assert!(pollers_gone(&stop));
+        assert!(pollers.stop.load(Ordering::Acquire));
+        assert!(eventually(|| pollers.running.load(Ordering::Acquire) == 0));
+        assert!(!POLLING.load(Ordering::Acquire), "the slot was not freed");
         // The pool still works.
         assert_eq!(p.install(|| (0..100).into_par_iter().sum::<i32>()), 4950);
     }
 
     #[test]
-    fn nested_and_concurrent_calls_finish() {
-        // Two passes at once in the same pool (an embedder running images in parallel), each
-        // keeping the other threads awake: a poller may run the other pass's jobs, or its
-        // poller, but every pass still completes.
-        let p = pool(2);
-        let totals: Vec<u64> = p.install(|| {
-            (0..8u64)
-                .into_par_iter()
-                .map(|k| with_workers_awake(|| (0..2_000u64).into_par_iter().map(|i| i + k).sum::<u64>()))
-                .collect()
+    fn outside_a_pool_nothing_polls() {
+        let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        let pollers: Arc<Pollers> = Arc::default();
+        let v = with_workers_awake_for(&pollers, PATIENT, || 7);
+        assert_eq!(v, 7);
+        assert!(!pollers.stop.load(Ordering::Acquire), "pollers were started");
+    }
+
+    #[test]
+    fn concurrent_passes_in_one_pool_finish() {
+        let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        // Eight passes at once in one pool (an embedder running images in parallel), each with
+        // the patient idle limit: were two allowed to poll at once, each's poller could sit
+        // above the other's caller for the full 60 s. Run under a watchdog.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let totals: Vec<u64> = pool(2).install(|| {
+                (0..8u64)
+                    .into_par_iter()
+                    .map(|k| {
+                        with_workers_awake_for(&Arc::default(), PATIENT, || {
+                            (0..20_000u64).into_par_iter().map(|i| i + k).sum::<u64>()
+                        })
+                    })
+                    .collect()
+            });
+            let _ = tx.send(totals);
         });
+        let totals = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("concurrent passes did not finish within 30 s");
         for (k, t) in totals.iter().enumerate() {
-            assert_eq!(*t, (0..2_000u64).map(|i| i + k as u64).sum::<u64>());
+            assert_eq!(*t, (0..20_000u64).map(|i| i + k as u64).sum::<u64>());
         }
     }
 }
