@@ -3,7 +3,7 @@
 //! The default model is trained by `tools/train.py` on the synthetic shapes dataset of
 //! `tools/make_dataset.py`, so the command line's `segment`, `infer`, `eval` and `bench` work
 //! without a `--weights` file and without downloading anything. It is embedded only with the
-//! `default-model` feature (off by default: 4.9 MB that an embedder with their own weights does
+//! `default-model` feature (off by default: 7.1 MB that an embedder with their own weights does
 //! not want in their binary); the `mobilenet-unet-cli` crate turns it on.
 
 #[cfg(feature = "default-model")]

@@ -20,7 +20,7 @@
 //! | `image` | yes | `Model::segment` (an `image::RgbImage`), `Model::segment_file` (PNG/JPEG), `segment::load_rgb` | `image` (png + jpeg decoders) |
 //! | `eval` | no | `eval`: pixel accuracy and IoU on a labelled image folder (implies `image`) | — |
 //! | `npy` | no | `npy`: NHWC `.npy` input and output, to exchange tensors with NumPy | `ndarray-npy` |
-//! | `default-model` | no | `defaults::default_weights`: the repository's trained shapes model, embedded (4.9 MB) | — |
+//! | `default-model` | no | `defaults::default_weights`: the repository's trained shapes model, embedded (7.1 MB) | — |
 //!
 //! `default-features = false` gives the engine alone. The command-line tool is a separate
 //! crate, `mobilenet-unet-cli` (binary `mobilenet-unet`), which turns all four on; it also
