@@ -53,9 +53,14 @@ impl EpilogueData {
     }
 
     /// The size of what rounds in channel `c` before the shift, for an accumulator whose terms
-    /// add up to `acc_magnitude` (Σ|a|·|b|): `(acc_magnitude + |bias|) · gain`.
+    /// add up to `acc_magnitude` (Σ|a|·|b|): `(acc_magnitude · |scale| + |bias|) · |post.scale|`.
+    /// The bias is added after the scale, so a small scale does not shrink the rounding of a
+    /// large bias (scale 0.003, bias 7.4: the sum rounds at 7.4's ulp, 4.8e-7).
     pub fn magnitude(&self, c: usize, acc_magnitude: f32) -> f32 {
-        (acc_magnitude + self.bias.as_ref().map_or(0.0, |b| b[c].abs())) * self.gain(c)
+        let scale = self.scale.as_ref().map_or(1.0, |s| s[c].abs());
+        let post = self.post.as_ref().map_or(1.0, |p| p.0[c].abs());
+        let bias = self.bias.as_ref().map_or(0.0, |b| b[c].abs());
+        (acc_magnitude * scale + bias) * post
     }
 
     /// `|post.shift[c]|` (0 without a post-affine step).
