@@ -252,14 +252,6 @@ def transplant_weights(src, dst):
         layer.set_weights(new_ws)
 
 
-def first_epoch_of(log_path):
-    """The number of epochs already in the training log (0 when there is none)."""
-    if not os.path.exists(log_path):
-        return 0
-    with open(log_path) as f:
-        return sum(1 for _ in csv.DictReader(f))
-
-
 def widen_weights(src, dst, rng):
     """Net2Net-style widening (Chen, Goodfellow & Shlens, "Net2Net", 2016): copy ``src`` into
     ``dst`` whose encoder is exactly twice as wide (alpha 0.25 -> 0.5), so that ``dst`` computes
@@ -403,10 +395,13 @@ def train(resume_epochs=0, max_minutes=None):
 
             print("no %s: resuming from %s" % (KERAS_PATH, WEIGHTS_PATH), flush=True)
             prev, _ = model_from_safetensors(WEIGHTS_PATH, s, s)
-        prev_encoder = [lay for lay in prev.layers if lay.name == "conv1"][0].get_weights()[0].shape[3]
-        new_encoder = [lay for lay in model.layers if lay.name == "conv1"][0].get_weights()[0].shape[3]
-        if new_encoder != prev_encoder:
-            widen_weights(prev, model, np.random.default_rng((CONFIG["seed"], first_epoch_of(LOG_PATH))))
+        with open(LOG_PATH) as f:
+            for r in csv.DictReader(f):
+                rows.append({k: (int(v) if k == "epoch" else float(v)) for k, v in r.items()})
+        first_epoch = rows[-1]["epoch"]
+        encoder_width = lambda m: m.get_layer("conv1").get_weights()[0].shape[3]  # noqa: E731
+        if encoder_width(model) != encoder_width(prev):
+            widen_weights(prev, model, np.random.default_rng((CONFIG["seed"], first_epoch)))
         else:
             transplant_weights(prev, model)
         full.set_weights(model.get_weights())
@@ -414,10 +409,6 @@ def train(resume_epochs=0, max_minutes=None):
         print("resumed model vs saved model, max |p diff| on 4 val images: %.2e" % drift, flush=True)
         if drift > 1e-4:
             raise SystemExit("the transplanted weights do not reproduce the saved model")
-        with open(LOG_PATH) as f:
-            for r in csv.DictReader(f):
-                rows.append({k: (int(v) if k == "epoch" else float(v)) for k, v in r.items()})
-        first_epoch = rows[-1]["epoch"]
         print("resuming after epoch %d for %d more epochs" % (first_epoch, resume_epochs), flush=True)
 
     class ValMetrics(keras.callbacks.Callback):
