@@ -52,11 +52,12 @@ training curve):
    the background), a pool of 5000 images, a fresh cosine from 6e-4 planned over 32 epochs and
    stopped after 29 (lr already at 7% of its peak) to leave the machine to benchmarks. Val mean
    IoU rose from 0.827 to 0.886 (test, 200 images: 0.834 -> 0.903); ~170 s per epoch, 87 min.
-   Run as ``--resume-epochs 32 --set 'class_weights=[1,1.5,1.5,1.5]' --set peak_lr=6e-4``;
+   Run as ``--resume-epochs 32 --set 'class_weights=[1,1.5,1.5,1.5]' --set peak_lr=6e-4``.
 7. epochs 130-158: the same settings, a fresh cosine from 3e-4 planned over 34 epochs and
    stopped by the 98-minute guard after 29 (lr at 10% of its peak). The warm-up knocked val mean
    IoU from 0.886 to 0.870; it was back by epoch 134 and rose to 0.906 as the lr fell (test,
-   200 images: 0.903 -> 0.919; triangle 0.818 -> 0.848); ~210 s per epoch (a CI build shared the machine), 101 min.
+   200 images: 0.903 -> 0.919; triangle 0.818 -> 0.848); ~210 s per epoch (a CI build shared
+   the machine), 101 min.
    Run as ``--resume-epochs 34 --max-minutes 98 --set 'class_weights=[1,1.5,1.5,1.5]' --set
    peak_lr=3e-4``.
 
