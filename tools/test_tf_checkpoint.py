@@ -7,8 +7,10 @@ Reads the committed checkpoint ``tools/testdata/tf_checkpoint/tiny.2`` (written 
 2.15's ``save_weights``; regenerate with ``kseg_checkpoint_fixture.py small``) and checks every
 variable against what Keras held, then damages copies of it: flipped bytes, a truncated shard,
 an index entry with a wrong crc32c, a missing shard. Each must fail with one line naming the file
-and the tensor. (The full keras-segmentation model is checked by ``kseg_checkpoint_fixture.py
-full``, which needs TensorFlow.)
+and the tensor. A synthetic checkpoint of the seed's whole network (written here the way tf.keras
+lays it out, with a small SSTable writer) converts from its prefix to exactly its tensors.
+(keras-segmentation's real model is checked by ``kseg_checkpoint_fixture.py full``, which needs
+TensorFlow.)
 """
 
 import contextlib
@@ -257,15 +259,141 @@ class Paths(unittest.TestCase):
         self.assertIn("mobilenet_unet_1_config.json", str(cm.exception))
 
 
+def run_convert(*argv):
+    """convert_keras.main, quiet: (exit status, stderr)."""
+    import convert_keras
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        rc = convert_keras.main(list(argv) + ["-q"])
+    return rc, err.getvalue()
+
+
+def string_tensor_bytes(data):
+    """A scalar DT_STRING tensor as TensorFlow 2 writes it, and its entry crc32c."""
+    length_crc = tc.mask_crc(tc.crc32c(struct.pack("<I", len(data))))
+    blob = varint(len(data)) + struct.pack("<I", length_crc) + data
+    crc = tc.crc32c(struct.pack("<I", len(data)) + struct.pack("<I", length_crc) + data)
+    return blob, crc
+
+
+def message(fields):
+    """Serialise [(field, int | bytes | str)] (strings and sub-messages length-delimited)."""
+    out = bytearray()
+    for f, v in fields:
+        if isinstance(v, str):
+            v = v.encode()
+        if isinstance(v, bytes):
+            out += varint(f << 3 | 2) + varint(len(v)) + v
+        else:
+            out += varint(f << 3) + varint(v)
+    return bytes(out)
+
+
+def write_keras_checkpoint(prefix, layers, extra=()):
+    """A tf.keras-style object-based checkpoint: root -> layer_with_weights-N -> variables,
+    each variable's VARIABLE_VALUE naming its tensor; ``extra`` tensors (optimizer state) are
+    stored but hang off no layer. ``layers`` is [{weight: float32 array}] in model order."""
+    nodes, data, entries = [[]], bytearray(), {"": message([(1, 1)])}
+
+    def add_tensor(key, array, dtype):
+        blob = np.ascontiguousarray(array).tobytes()
+        shape = message([(2, message([(1, d)])) for d in array.shape])
+        entries[key] = entry_bytes([(1, dtype), (2, shape), (4, len(data)), (5, len(blob)),
+                                    (6, tc.mask_crc(tc.crc32c(blob)))])
+        data.extend(blob)
+
+    for n, arrays in enumerate(layers):
+        layer_children = []
+        layer_id = len(nodes)
+        nodes.append(layer_children)
+        nodes[0].append((1, message([(1, layer_id), (2, "layer_with_weights-%d" % n)])))
+        for weight, array in arrays.items():
+            key = "layer_with_weights-%d/%s/.ATTRIBUTES/VARIABLE_VALUE" % (n, weight)
+            var_id = len(nodes)
+            nodes.append([(2, message([(1, "VARIABLE_VALUE"), (2, weight), (3, key)]))])
+            layer_children.append((1, message([(1, var_id), (2, weight)])))
+            add_tensor(key, array.astype("<f4"), 1)
+    for key, array in extra:
+        add_tensor(key, array, 9)
+    graph = message([(1, message(node)) for node in nodes])
+    blob, crc = string_tensor_bytes(graph)
+    entries[tc.OBJECT_GRAPH_KEY] = entry_bytes([(1, tc.DT_STRING), (2, b""), (4, len(data)),
+                                                (5, len(blob)), (6, tc.mask_crc(crc))])
+    data.extend(blob)
+    write_index(prefix + ".index", entries)
+    with open(prefix + SHARD, "wb") as fh:
+        fh.write(bytes(data))
+
+
+def read_safetensors(path):
+    import json
+    with open(path, "rb") as fh:
+        raw = fh.read()
+    n = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8:8 + n])
+    meta = header.pop("__metadata__", {})
+    out = {}
+    for name, t in header.items():
+        a, b = t["data_offsets"]
+        out[name] = np.frombuffer(raw[8 + n + a:8 + n + b], dtype="<f4").reshape(t["shape"])
+    return out, meta
+
+
+class SeedCheckpoint(unittest.TestCase):
+    """The whole path without TensorFlow: a keras-segmentation-shaped checkpoint (the seed's 55
+    weighted layers at alpha 0.25, optimizer state beside them, two epochs, P_config.json)
+    converted from its prefix, every tensor compared with what was written."""
+
+    def seed_layers(self, rng):
+        import convert_keras as ck
+        shapes = ck.expected_shapes(0.25, 3, True)
+        layers, named = [], {}
+        for kind, name in ck.canonical_layers():
+            weights = ck.BN_VARS if kind == "bn" else ("kernel", "bias") if name.startswith(("dec", "logits")) else ("kernel",)
+            arrays = {}
+            for w in weights:
+                a = rng.uniform(0.5, 1.5, shapes["%s/%s" % (name, w)]).astype(np.float32)
+                arrays["depthwise_kernel" if kind == "dw" else w] = a
+                named["%s/%s" % (name, w)] = a
+            layers.append(arrays)
+        return layers, named
+
+    def test_prefix_converts_its_highest_epoch(self):
+        d = tempfile.mkdtemp(prefix="tfckpt_")
+        try:
+            p = os.path.join(d, "mobilenet_unet_1")
+            rng = np.random.default_rng(5)
+            old, _ = self.seed_layers(rng)
+            write_keras_checkpoint(p + ".0", old)
+            layers, named = self.seed_layers(rng)
+            slots = [("optimizer/iter/.ATTRIBUTES/VARIABLE_VALUE", np.array(12, "<i8"))]
+            write_keras_checkpoint(p + ".1", layers, slots)
+            with open(p + "_config.json", "w") as fh:
+                fh.write('{"model_class": "mobilenet_unet", "n_classes": 3, "input_height": 96, '
+                         '"input_width": 160, "output_height": 48, "output_width": 80}')
+            out = os.path.join(d, "out.safetensors")
+            rc, err = run_convert(p, out)
+            self.assertEqual((rc, err), (0, ""))
+            got, meta = read_safetensors(out)
+            self.assertEqual(set(got), set(named))
+            for k, a in named.items():
+                np.testing.assert_array_equal(got[k], a, err_msg=k)
+            self.assertEqual((meta["input_height"], meta["input_width"], meta["n_classes"]), ("96", "160", "3"))
+            self.assertEqual((meta["alpha"], meta["resize"], meta["label_resize"]),
+                             ("0.25", "cv2_linear", "cv2_nearest"))
+            # The config's class count is checked against the logits.
+            with open(p + "_config.json", "w") as fh:
+                fh.write('{"model_class": "mobilenet_unet", "n_classes": 5}')
+            rc, err = run_convert(p + ".1.index", out)
+            self.assertEqual(rc, 1)
+            self.assertIn("5 classes", err)
+        finally:
+            shutil.rmtree(d)
+        self.assertNotIn("tensorflow", sys.modules)
+
+
 class Converter(unittest.TestCase):
     """convert_keras.py on checkpoints: one line, exit status 1, never TensorFlow."""
-
-    def run_convert(self, *argv):
-        import convert_keras
-        err = io.StringIO()
-        with contextlib.redirect_stderr(err):
-            rc = convert_keras.main(list(argv) + ["-q"])
-        return rc, err.getvalue()
 
     def test_errors_are_one_line(self):
         d = tempfile.mkdtemp(prefix="tfckpt_")
@@ -275,12 +403,12 @@ class Converter(unittest.TestCase):
                 shutil.copy(PREFIX + ext, p + ext)
             out = os.path.join(d, "out.safetensors")
             # Not the seed's network: a clear layer-count error.
-            rc, err = self.run_convert(p, out)
+            rc, err = run_convert(p, out)
             self.assertEqual(rc, 1)
             self.assertIn("conv layers", err)
             with open(p + SHARD, "r+b") as fh:
                 fh.truncate(1000)
-            rc, err = self.run_convert(os.path.join(d, "m"), out)
+            rc, err = run_convert(os.path.join(d, "m"), out)
             self.assertEqual((rc, err.count("\n")), (1, 1), err)
             self.assertIn("m.1" + SHARD + ": truncated", err)
             self.assertFalse(os.path.exists(out))
