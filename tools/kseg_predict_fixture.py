@@ -42,6 +42,14 @@ WEIGHTS = os.path.join(ROOT, "weights", "mobilenet_unet_shapes.safetensors")
 SIZES = [(128, 128), (256, 256), (300, 200), (640, 480), (150, 400), (97, 61)]  # (W, H)
 
 
+def fnv1a64(data):
+    """FNV-1a, 64-bit: the fixture records which weights it was made with (the test checks)."""
+    h = 0xCBF29CE484222325
+    for b in data:
+        h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return "%016x" % h
+
+
 def draw_image(w, h, seed):
     """Filled shapes on a smooth background with a noisy band: flat areas, edges, texture."""
     rng = np.random.default_rng(seed)
@@ -158,7 +166,8 @@ def main():
         print("%s: classes %s, near ties (margin <= 1e-4): %d" % (
             key, np.bincount(model_map.ravel(), minlength=4).tolist(), int((record[key + "/margin"] <= 1e-4).sum())))
     meta = {"model": "keras_segmentation 0.3.0 _unet with decoder ReLUs + its mobilenet blocks, alpha %s, %dx%d" % (
-        header["alpha"], h, w), "weights": "weights/mobilenet_unet_shapes.safetensors"}
+        header["alpha"], h, w), "weights": "weights/mobilenet_unet_shapes.safetensors",
+        "weights_fnv1a64": fnv1a64(open(WEIGHTS, "rb").read())}
     save_safetensors(os.path.join(OUT, "kseg_predict.safetensors"), record, metadata=meta)
     print("wrote", OUT)
 

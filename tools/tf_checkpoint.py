@@ -312,7 +312,7 @@ class Checkpoint:
                                   % (fname, name))
         count = int(np.prod(entry.shape, dtype=np.int64))
         if entry.dtype == DT_STRING:
-            return [s for s in _split_strings(bytes(blob), count, fname, name)[1]]
+            return _split_strings(bytes(blob), count, fname, name)[1]
         if entry.dtype not in DTYPES:
             raise CheckpointError("%s: tensor %r has unsupported dtype %d" % (fname, name, entry.dtype))
         dtype = np.dtype(DTYPES[entry.dtype])

@@ -27,11 +27,21 @@ fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kseg")
 }
 
+fn weights_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../weights/mobilenet_unet_shapes.safetensors")
+}
+
+/// FNV-1a 64: the fixture names the weights file it was generated from by this hash.
+fn fnv1a64(data: &[u8]) -> String {
+    let h = data.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    format!("{h:016x}")
+}
+
 /// The shapes weights as the fixture's keras-segmentation model holds them.
 fn kseg_model(resize: ImageResize, labels: LabelResize) -> Model {
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../weights/mobilenet_unet_shapes.safetensors");
-    let w = Weights::load(&path).expect("shapes weights");
+    let w = Weights::load(weights_path()).expect("shapes weights");
     let mut tensors = w.tensors().clone();
     fold_divide_into_sub_mean(&mut tensors);
     let meta: HashMap<String, String> = [
@@ -123,6 +133,20 @@ fn compare(model: &Model, key: &str, rec: &Recorded) -> (f64, f64, usize) {
         100.0 * equal_image as f64 / seg.class_map.len() as f64,
         bad,
     )
+}
+
+#[test]
+fn fixture_was_made_from_the_committed_weights() {
+    let bytes = std::fs::read(fixtures().join("kseg_predict.safetensors")).expect("fixture");
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).expect("fixture");
+    let meta = header.metadata().clone().unwrap_or_default();
+    let now = fnv1a64(&std::fs::read(weights_path()).expect("weights"));
+    assert_eq!(
+        meta.get("weights_fnv1a64"),
+        Some(&now),
+        "weights/mobilenet_unet_shapes.safetensors changed since the fixture was written: \
+         regenerate it with `.venv-kseg/bin/python tools/kseg_predict_fixture.py`"
+    );
 }
 
 #[test]
