@@ -4,6 +4,11 @@
     convert_keras.py MODEL_FILE OUT.safetensors [--decoder-activation none|relu]
         [--preprocessing sub_mean|divide|sub_and_divide] [--classes a,b,c]
         [--colors "r,g,b;r,g,b;..."] [--alpha A] [--dtype f32|f16]
+        [--resize cv2_linear|antialias] [--label-resize cv2_nearest|centre]
+
+keras-segmentation users convert what its ``train(checkpoints_path=P)`` wrote in one line,
+``convert_keras.py P model.safetensors``, then run ``mobilenet-unet segment IMG --weights
+model.safetensors``.
 
 Reads the weights with h5py only (Keras is not imported, the model is not rebuilt). Inputs:
 
@@ -18,6 +23,16 @@ Reads the weights with h5py only (Keras is not imported, the model is not rebuil
   ``[model_weights/]<layer>/<layer>/kernel:0`` with a ``layer_names`` attribute giving the order;
   the decoder's auto-named ``conv2d_N`` / ``batch_normalization_N`` are mapped by position. If a
   ``model_config`` attribute is present it gives the classes and the decoder activation.
+* TensorFlow checkpoints (tf.keras 2's ``save_weights(P)`` without ``.h5``, as
+  keras-segmentation's ``train()`` writes after each epoch: ``P.N.index`` +
+  ``P.N.data-00000-of-00001``), read by ``tf_checkpoint.py`` with numpy alone, every tensor's
+  crc32c checked. Give ``P`` (the highest epoch N is taken), ``P.N`` or ``P.N.index``.
+  ``P_config.json``, when present, gives the number of classes (checked) and the input size.
+  Layers come from the object graph (``layer_with_weights-N``) by position; optimizer slots
+  and counters are skipped.
+
+``resize`` and ``label_resize`` (default ``cv2_linear`` / ``cv2_nearest``: keras-segmentation's
+``cv2.resize`` of the image and of the class map) are written to the metadata for ``segment``.
 
 Output: tensors ``<layer>/<weight>`` with Keras shapes (conv kernel HWIO, depthwise kernel
 [3,3,C,1], BN gamma/beta/moving_mean/moving_variance), only those on the output path, plus string
@@ -27,6 +42,7 @@ Output: tensors ``<layer>/<weight>`` with Keras shapes (conv kernel HWIO, depthw
 import argparse
 import io
 import json
+import os
 import re
 import sys
 import zipfile
@@ -35,9 +51,12 @@ from decimal import Decimal
 import h5py
 import numpy as np
 
+import tf_checkpoint
 from st_write import save_safetensors
 
 PREPROCESSING = ("sub_mean", "divide", "sub_and_divide")
+RESIZES = ("cv2_linear", "antialias")  # see crates/model/src/weights.rs
+LABEL_RESIZES = ("cv2_nearest", "centre")
 ACTIVATIONS = ("none", "relu")
 BN_VARS = ("gamma", "beta", "moving_mean", "moving_variance")
 N_BLOCKS = 11  # depthwise blocks on the output path (12 and 13 feed only f5, which Keras prunes)
@@ -209,9 +228,44 @@ def _legacy_layers(h5):
     return layers, config_layers
 
 
+def _checkpoint_layers(prefix):
+    """tf.keras 2's save_weights(PREFIX) (keras-segmentation's train() checkpoints): the
+    weighted layers from the object graph, by position (the checkpoint keeps no layer names)."""
+    layers = []
+    for where, arrays in tf_checkpoint.keras_weighted_layers(tf_checkpoint.Checkpoint(prefix)):
+        arrays = dict(arrays)
+        if "depthwise_kernel" in arrays:
+            kind, arrays["kernel"] = "dw", arrays.pop("depthwise_kernel")
+        else:
+            kind = "bn" if "gamma" in arrays or "moving_mean" in arrays else "conv"
+        missing = [w for w in (BN_VARS if kind == "bn" else ("kernel",)) if w not in arrays]
+        if missing:
+            raise ConvertError("%s (weights %s) lacks %s" % (where, sorted(arrays), ", ".join(missing)))
+        layers.append({"name": None, "kind": kind, "arrays": arrays, "config": {}, "path": where})
+    return layers
+
+
+def checkpoint_config(path):
+    """keras-segmentation's PREFIX_config.json beside a checkpoint, or None."""
+    found = tf_checkpoint.find_checkpoint(path)
+    if found is None or found[1] is None:
+        return None
+    try:
+        cfg = tf_checkpoint.read_kseg_config(found[1])
+    except tf_checkpoint.CheckpointError as e:
+        raise ConvertError(str(e))
+    if cfg.get("model_class", "mobilenet_unet") != "mobilenet_unet":
+        raise ConvertError("%s: model_class %r; only mobilenet_unet is this engine's network"
+                           % (os.path.basename(found[1]), cfg["model_class"]))
+    return cfg
+
+
 def read_model_file(path):
     """Returns (layers, config_layers or None, format description)."""
     try:
+        found = tf_checkpoint.find_checkpoint(path)
+        if found is not None:
+            return _checkpoint_layers(found[0]), None, "TensorFlow checkpoint %s" % found[0]
         if path.endswith(".keras") and not zipfile.is_zipfile(path):
             open(path, "rb").close()  # FileNotFoundError first
             raise ConvertError("not a valid .keras zip archive (truncated or not a .keras file?)")
@@ -232,6 +286,8 @@ def read_model_file(path):
             return layers, config_layers, "legacy tf.keras .h5"
     except ConvertError:
         raise
+    except tf_checkpoint.CheckpointError as e:
+        raise ConvertError(str(e))
     except FileNotFoundError:
         raise ConvertError("no such file")
     except (OSError, KeyError, ValueError, zipfile.BadZipFile) as e:
@@ -373,6 +429,10 @@ def convert(args):
     layers, config_layers, fmt = read_model_file(args.model)
     weights, cfgs = assign_names(layers)
     n_classes = int(weights["logits_conv"]["kernel"].shape[3])
+    kseg = checkpoint_config(args.model) or {}
+    if kseg.get("n_classes", n_classes) != n_classes:
+        raise ConvertError("the checkpoint's config says %d classes, logits_conv has %d"
+                           % (kseg["n_classes"], n_classes))
 
     if args.alpha is not None:
         check_alpha(weights, args.alpha)
@@ -429,8 +489,12 @@ def convert(args):
         "decoder_activation": act,
         "bn_epsilon": repr(float(eps)),
         "preprocessing": args.preprocessing,
+        "resize": args.resize,
+        "label_resize": args.label_resize,
     }
     size = parse_size(args.input_size) if args.input_size else input_size_from_config(config_layers)
+    if size is None and "input_height" in kseg and "input_width" in kseg:
+        size = parse_size("%dx%d" % (kseg["input_height"], kseg["input_width"]))
     if size is not None:
         # The size the model was built (trained) at: what `segment` resizes images to.
         meta["input_height"], meta["input_width"] = str(size[0]), str(size[1])
@@ -447,11 +511,18 @@ def convert(args):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("model", help=".keras, .weights.h5 (Keras 3) or legacy tf.keras .h5")
+    p.add_argument("model", help=".keras, .weights.h5 (Keras 3), legacy tf.keras .h5, or a TensorFlow "
+                   "checkpoint: keras-segmentation's checkpoints_path PREFIX (its highest epoch), "
+                   "PREFIX.N or PREFIX.N.index")
     p.add_argument("out", help="output .safetensors")
     p.add_argument("--decoder-activation", choices=ACTIVATIONS, default=None,
                    help="for files without a config (default none = the seed)")
     p.add_argument("--preprocessing", choices=PREPROCESSING, default="sub_mean")
+    p.add_argument("--resize", choices=RESIZES, default="cv2_linear",
+                   help="how segment resizes images to the model's input (default: as "
+                   "keras-segmentation, cv2.resize INTER_LINEAR)")
+    p.add_argument("--label-resize", choices=LABEL_RESIZES, default="cv2_nearest",
+                   help="how the class map is scaled to the image (default: cv2 INTER_NEAREST)")
     p.add_argument("--classes", help="comma-separated class names")
     p.add_argument("--colors", help='class colours, "r,g,b;r,g,b;..." or "#rrggbb;..."')
     p.add_argument("--alpha", type=float, help="width multiplier (default: inferred from shapes)")
