@@ -50,12 +50,37 @@ pub fn read_image(py: Python<'_>, path: PathBuf) -> PyResult<Bound<'_, PyArray3<
     to_array(py, img)
 }
 
-/// Encodes RGB `uint8 [H, W, 3]` to `path`, the format chosen by its extension (.png, .jpg).
+/// A grey `uint8 [H, W]` array (any strides) as an 8-bit grey image.
+fn grey_arg(image: &Bound<'_, PyAny>) -> PyResult<image::GrayImage> {
+    crate::arrays::checked::<u8>(image, "image [H, W]", "uint8", 2, None)?;
+    let arr = image.cast::<numpy::PyArray2<u8>>()?;
+    let ro = arr
+        .try_readonly()
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let view = ro.as_array();
+    let (h, w) = view.dim();
+    let too_big = || PyValueError::new_err(format!("image of {h}x{w} pixels is too large"));
+    let (hu, wu) = (
+        u32::try_from(h).map_err(|_| too_big())?,
+        u32::try_from(w).map_err(|_| too_big())?,
+    );
+    image::GrayImage::from_raw(wu, hu, view.iter().copied().collect()).ok_or_else(too_big)
+}
+
+/// Encodes `uint8 [H, W, 3]` (RGB) or `uint8 [H, W]` (grey: a class map, a label) to `path`,
+/// the format chosen by its extension (.png, .jpg).
 #[pyfunction]
 pub fn write_image(py: Python<'_>, path: PathBuf, image: &Bound<'_, PyAny>) -> PyResult<()> {
-    let img = rgb_arg(image, "image [H, W, 3]")?;
+    let grey = image
+        .cast::<numpy::PyUntypedArray>()
+        .is_ok_and(|a| numpy::PyUntypedArrayMethods::ndim(a) == 2);
+    let img: image::DynamicImage = if grey {
+        grey_arg(image)?.into()
+    } else {
+        rgb_arg(image, "image [H, W, 3]")?.into()
+    };
     if img.width() == 0 || img.height() == 0 {
-        return Err(PyValueError::new_err("image [H, W, 3]: the image is empty"));
+        return Err(PyValueError::new_err("image: the image is empty"));
     }
     py.detach(|| img.save(&path)).map_err(|e| {
         let msg = format!("{}: {e}", path.display());

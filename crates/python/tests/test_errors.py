@@ -144,7 +144,8 @@ def test_no_panic_reaches_python(model, tmp_path):
         _raises(mobilenet_unet.Model.from_bytes, data)
     _raises(mobilenet_unet.write_image, tmp_path / "x.png", np.zeros((0, 4, 3), np.uint8))
     _raises(mobilenet_unet.write_image, tmp_path / "x.tiffx", np.zeros((4, 4, 3), np.uint8))
-    _raises(mobilenet_unet.write_image, tmp_path / "x.png", np.zeros((4, 4), np.uint8))
+    _raises(mobilenet_unet.write_image, tmp_path / "x.png", np.zeros((4, 4, 2), np.uint8))
+    _raises(mobilenet_unet.write_image, tmp_path / "x.png", np.zeros((4, 4), np.float32))
     _raises(model.predict_segmentation, inp=np.zeros((4, 4, 3), np.uint8), out_fname=str(tmp_path / "p.png"),
             prediction_width=0, prediction_height=0)
     ann = tmp_path / "ann.png"

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The Python package's CI step (called by .ci/run): a fresh virtualenv with the pinned test
+# tools (requirements-ci.txt: maturin, pytest, numpy, h5py, ray[data], pillow), the package
+# built from source by `pip install ./crates/python[keras]` as a user would, the Rust command
+# line built to compare with, then pytest. pytest's exit status 5 (no test collected) fails.
+#
+#   bash crates/python/ci.sh            # venv in target/python-ci-venv (reused if present)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+venv=${MOBILENET_UNET_VENV:-target/python-ci-venv}
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+fi
+"$venv/bin/pip" install --disable-pip-version-check -q -r crates/python/requirements-ci.txt
+"$venv/bin/pip" install --disable-pip-version-check -q --force-reinstall --no-deps './crates/python[keras]'
+# h5py is already pinned above; this checks that the [keras] extra resolves.
+"$venv/bin/pip" install --disable-pip-version-check -q './crates/python[keras]'
+
+cargo build --release -p mobilenet-unet-cli
+
+# Import the installed package, not the source tree (pytest runs from crates/python).
+cd crates/python
+status=0
+"$venv/bin/python" -m pytest tests -p no:cacheprovider -ra || status=$?
+if [ "$status" -eq 5 ]; then
+  echo "crates/python/ci.sh: pytest collected no tests" >&2
+  exit 1
+fi
+exit "$status"
