@@ -12,10 +12,11 @@ venv=${MOBILENET_UNET_VENV:-target/python-ci-venv}
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
-"$venv/bin/pip" install --disable-pip-version-check -q -r crates/python/requirements-ci.txt
-"$venv/bin/pip" install --disable-pip-version-check -q --force-reinstall --no-deps './crates/python[keras]'
-# h5py is already pinned above; this checks that the [keras] extra resolves.
-"$venv/bin/pip" install --disable-pip-version-check -q './crates/python[keras]'
+pip=("$venv/bin/pip" install --disable-pip-version-check -q)
+"${pip[@]}" -r crates/python/requirements-ci.txt
+# As a user installs it; --no-build-isolation builds with the pinned maturin just installed
+# (a local folder is always rebuilt and reinstalled, so a reused venv gets today's code).
+"${pip[@]}" --no-build-isolation './crates/python[keras]'
 
 cargo build --release -p mobilenet-unet-cli
 
