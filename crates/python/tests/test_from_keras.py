@@ -115,3 +115,23 @@ def test_from_keras_reports_the_converters_problem(tmp_path):
         mobilenet_unet.from_keras(tmp_path / "short.h5")
     with pytest.raises(ValueError, match="class_names"):
         mobilenet_unet.from_keras(tmp_path / "short.h5", class_names=["a,b"])
+
+
+def test_module_command_line_writes_the_same_model(tmp_path):
+    """`python -m mobilenet_unet.keras_convert` (what tools/convert_keras.py runs) writes the
+    file from_keras loads in memory, and reports a bad file in one line."""
+    import subprocess
+    import sys
+
+    layers, _ = _layers("a050_k5_64x96_b2")
+    write_legacy_h5(tmp_path / "m.h5", layers)
+    out = tmp_path / "m.safetensors"
+    r = subprocess.run([sys.executable, "-m", "mobilenet_unet.keras_convert", str(tmp_path / "m.h5"),
+                        str(out), "-q"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    x = np.random.default_rng(1).standard_normal((1, 64, 96, 3)).astype(np.float32)
+    assert np.array_equal(mobilenet_unet.Model.load(out).predict(x),
+                          mobilenet_unet.from_keras(tmp_path / "m.h5").predict(x))
+    r = subprocess.run([sys.executable, "-m", "mobilenet_unet.keras_convert", str(out), str(out) + "2"],
+                       capture_output=True, text=True)
+    assert r.returncode == 1 and r.stderr.count("\n") == 1 and r.stderr.startswith("convert_keras: ")

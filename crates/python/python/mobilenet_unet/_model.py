@@ -142,6 +142,9 @@ class Model:
 
         Raises ``TypeError`` for something other than a float32 array, ``ValueError`` for a
         wrong rank, channel count or size, an empty batch or a non-finite value.
+
+        The GIL is released while the network runs, so other threads run meanwhile; as with
+        any NumPy routine that releases it, they must not write to ``x`` until it returns.
         """
         return self._m.predict(x)
 
