@@ -8,10 +8,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-venv=${MOBILENET_UNET_VENV:-target/python-ci-venv}
+venv=${MOBILENET_UNET_VENV:-$PWD/target/python-ci-venv}
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
+# maturin's build hook runs the `maturin` command: the venv's, from PATH.
+export PATH="$venv/bin:$PATH"
 pip=("$venv/bin/pip" install --disable-pip-version-check -q)
 "${pip[@]}" -r crates/python/requirements-ci.txt
 # As a user installs it; --no-build-isolation builds with the pinned maturin just installed

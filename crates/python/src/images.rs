@@ -11,7 +11,7 @@ use pyo3::prelude::*;
 use std::path::PathBuf;
 
 /// Copies a `uint8 [H, W, 3]` array (any strides) into an `RgbImage`.
-pub fn to_rgb_image(arr: &PyReadonlyArray3<u8>) -> PyResult<RgbImage> {
+fn to_rgb_image(arr: &PyReadonlyArray3<u8>) -> PyResult<RgbImage> {
     let view = arr.as_array();
     let (h, w, _) = view.dim();
     let too_big = || PyValueError::new_err(format!("image of {h}x{w} pixels is too large"));
@@ -32,7 +32,8 @@ pub fn to_array(py: Python<'_>, img: RgbImage) -> PyResult<Bound<'_, PyArray3<u8
     Ok(arr.into_pyarray(py))
 }
 
-fn rgb_arg(image: &Bound<'_, PyAny>, what: &str) -> PyResult<RgbImage> {
+/// `image` checked to be `uint8 [H, W, 3]` (errors name `what`), copied into an `RgbImage`.
+pub fn rgb_arg(image: &Bound<'_, PyAny>, what: &str) -> PyResult<RgbImage> {
     crate::arrays::checked::<u8>(image, what, "uint8", 3, Some(3))?;
     let arr = image.cast::<PyArray3<u8>>()?;
     to_rgb_image(

@@ -112,12 +112,7 @@ impl NativeModel {
         py: Python<'py>,
         image: &Bound<'py, PyAny>,
     ) -> PyResult<(ClassMap<'py>, ClassMap<'py>)> {
-        checked::<u8>(image, "image [H, W, 3]", "uint8", 3, Some(3))?;
-        let arr = image.cast::<numpy::PyArray3<u8>>()?;
-        let rgb = crate::images::to_rgb_image(
-            &arr.try_readonly()
-                .map_err(|e| PyValueError::new_err(e.to_string()))?,
-        )?;
+        let rgb = crate::images::rgb_arg(image, "image [H, W, 3]")?;
         let (model_map, class_map) = self.segment_rgb(py, &rgb)?;
         Ok((model_map.into_pyarray(py), class_map.into_pyarray(py)))
     }
