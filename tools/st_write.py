@@ -1,41 +1,11 @@
 """A deterministic safetensors writer (same tensors and metadata -> same bytes).
 
-``safetensors.numpy.save_file`` writes ``__metadata__`` in hash-map order, which changes from run
-to run; fixtures must regenerate byte for byte, so we write the (simple) format ourselves:
-8-byte little-endian header length, a JSON header with sorted keys (``__metadata__`` first, then
-tensors by name, each ``{"dtype", "shape", "data_offsets": [begin, end]}``), padded with spaces
-to a multiple of 8 bytes, then the tensors' little-endian bytes back to back in the same order.
-The result is read by any safetensors reader (checked in keras_reference.py).
+It lives in the Python package, as ``mobilenet_unet.st_write`` (the format is described there);
+this re-exports it for the tools.
 """
 
-import json
-import struct
+from package_source import load
 
-import numpy as np
-
-DTYPES = {np.dtype("float32"): "F32", np.dtype("float16"): "F16", np.dtype("int64"): "I64",
-          np.dtype("int32"): "I32", np.dtype("uint8"): "U8",
-          np.dtype("uint16"): "U16"}
-
-
-def save_safetensors(path, tensors, metadata=None):
-    header = {}
-    if metadata:
-        header["__metadata__"] = {str(k): str(v) for k, v in sorted(metadata.items())}
-    blobs, offset = [], 0
-    for name in sorted(tensors):
-        a = np.asarray(tensors[name])
-        if a.dtype not in DTYPES:
-            raise ValueError("%s: unsupported dtype %s" % (name, a.dtype))
-        data = np.ascontiguousarray(a.astype(a.dtype.newbyteorder("<"))).tobytes()
-        header[name] = {"dtype": DTYPES[a.dtype], "shape": list(a.shape),
-                        "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for data in blobs:
-            f.write(data)
+_st_write = load("st_write")
+save_safetensors = _st_write.save_safetensors
+safetensors_bytes = _st_write.safetensors_bytes

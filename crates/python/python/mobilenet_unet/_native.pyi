@@ -1,0 +1,56 @@
+"""Type stubs of the Rust half of the package (mobilenet_unet._native)."""
+
+import os
+from typing import List, Optional, Tuple, Union
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+
+_Path = Union[str, os.PathLike]
+
+class NativeModel:
+    @staticmethod
+    def load(path: _Path, threads: Optional[int] = None, precision: str = "f32") -> NativeModel: ...
+    @staticmethod
+    def default(threads: Optional[int] = None, precision: str = "f32") -> NativeModel: ...
+    @staticmethod
+    def from_bytes(
+        data: bytes, name: str, threads: Optional[int] = None, precision: str = "f32"
+    ) -> NativeModel: ...
+    def predict(self, x: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]: ...
+    def segment(
+        self, image: npt.NDArray[np.uint8]
+    ) -> Tuple[npt.NDArray[np.uint16], npt.NDArray[np.uint16]]: ...
+    def segment_file(
+        self, path: _Path
+    ) -> Tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint16], npt.NDArray[np.uint16]]: ...
+    def summary(self) -> str: ...
+    @property
+    def n_classes(self) -> int: ...
+    @property
+    def input_height(self) -> int: ...
+    @property
+    def input_width(self) -> int: ...
+    @property
+    def alpha(self) -> float: ...
+    @property
+    def class_names(self) -> List[str]: ...
+    @property
+    def class_colors(self) -> List[Tuple[int, int, int]]: ...
+    @property
+    def preprocessing(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+
+def read_image(path: _Path) -> npt.NDArray[np.uint8]: ...
+def write_image(path: _Path, image: npt.NDArray[np.uint8]) -> None: ...  # [H, W, 3] RGB or [H, W] grey
+def draw_text(
+    image: npt.NDArray[np.uint8],
+    x: int,
+    y: int,
+    text: str,
+    color: Tuple[int, int, int] = (0, 0, 0),
+    scale: int = 1,
+) -> npt.NDArray[np.uint8]: ...
