@@ -20,5 +20,11 @@ ConvertError = keras_convert.ConvertError
 convert = keras_convert.convert
 main = keras_convert.main
 
+
+def __getattr__(name):
+    """Everything else the converter defines (its tests reach for helpers such as
+    ``expected_shapes``)."""
+    return getattr(keras_convert, name)
+
 if __name__ == "__main__":
     sys.exit(main())

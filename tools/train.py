@@ -196,6 +196,10 @@ def convert():
         WEIGHTS_PATH,
         "--decoder-activation", CONFIG["decoder_activation"],
         "--preprocessing", CONFIG["preprocessing"],
+        # Our training resizes nothing with OpenCV: segment keeps the antialiased resize and
+        # pixel-centre label scaling (convert_keras.py's defaults are keras-segmentation's cv2 rules).
+        "--resize", "antialias",
+        "--label-resize", "centre",
         "--classes", ",".join(md.CLASS_NAMES),
         "--colors", colors,
         "--dtype", "f16",

@@ -2,7 +2,7 @@
 
 use crate::picture::{overlay, save_palette_png};
 use indicatif::{ProgressBar, ProgressStyle};
-use mobilenet_unet::summary::{summary_json, summary_text};
+use mobilenet_unet::summary::{pipeline_json, pipeline_text, summary_json, summary_text};
 use mobilenet_unet::{npy, Architecture, Config, Error, Model, Result, Weights};
 use ndarray::Array4;
 use std::path::{Path, PathBuf};
@@ -35,21 +35,26 @@ fn load_model(path: Option<&Path>, threads: Option<usize>) -> Result<Model> {
 }
 
 pub fn summary(weights: Option<&Path>, cfg: &Config, json: bool) -> Result<()> {
-    let cfg = match weights {
-        Some(p) => Config {
+    let loaded = weights.map(Weights::load).transpose()?;
+    let cfg = match &loaded {
+        Some(w) => Config {
             input_height: cfg.input_height,
             input_width: cfg.input_width,
-            ..Weights::load(p)?.config
+            ..w.config
         },
         None => *cfg,
     };
     let arch = Architecture::new(&cfg)?;
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&summary_json(&arch)).unwrap_or_default()
-        );
+        let mut j = summary_json(&arch);
+        if let Some(w) = &loaded {
+            j["pipeline"] = pipeline_json(w);
+        }
+        println!("{}", serde_json::to_string_pretty(&j).unwrap_or_default());
     } else {
+        if let Some(w) = &loaded {
+            print!("{}", pipeline_text(w));
+        }
         print!("{}", summary_text(&arch));
     }
     Ok(())

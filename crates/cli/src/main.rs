@@ -95,7 +95,8 @@ struct SegmentArgs {
     /// Output folder (default: next to each image).
     #[arg(short = 'o', long)]
     output_dir: Option<PathBuf>,
-    /// Weights (default: the embedded model).
+    /// Weights (default: the embedded model). A Keras model or keras-segmentation's train()
+    /// checkpoints convert in one line: `python tools/convert_keras.py CHECKPOINTS_PATH W.safetensors`.
     #[arg(long)]
     weights: Option<PathBuf>,
     /// Also write the mask blended over the image, with a legend.

@@ -42,6 +42,31 @@ fn summary_json_has_keras_counts() {
 }
 
 #[test]
+fn summary_shows_the_weights_image_pipeline() {
+    let shapes = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../weights/mobilenet_unet_shapes.safetensors"
+    );
+    let out = bin().args(["summary", "--weights", shapes]).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    // No resize keys in the shipped file: the antialiased resize and pixel-centre labels.
+    assert!(
+        text.starts_with(
+            "Image pipeline: resize antialias -> preprocessing divide -> model -> label_resize centre\n"
+        ),
+        "{text}"
+    );
+    let out = bin()
+        .args(["summary", "--json", "--weights", shapes])
+        .output()
+        .unwrap();
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["pipeline"]["resize"], "antialias");
+    assert_eq!(j["pipeline"]["label_resize"], "centre");
+}
+
+#[test]
 fn bad_arguments_and_files() {
     fails_with(&["summary", "--size", "225x224"], "multiples of 16");
     fails_with(&["summary", "--alpha", "0"], "alpha");

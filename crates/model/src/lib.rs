@@ -50,6 +50,7 @@ pub mod npy;
 pub mod plan;
 pub mod preprocess;
 pub mod reference;
+pub mod resize;
 pub mod segment;
 pub mod summary;
 mod threads;

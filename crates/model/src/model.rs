@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 use crate::forward::{forward, plan, ForwardPlan, StepTime, Taps};
 use crate::network::Network;
 use crate::preprocess::Preprocessing;
+use crate::resize::Resizing;
 use crate::threads;
 use crate::weights::Weights;
 use ndarray::{Array3, Array4, ArrayView3, ArrayView4};
@@ -41,6 +42,7 @@ struct Workspace {
 pub struct Model {
     config: Config,
     preprocessing: Preprocessing,
+    resizing: Resizing,
     class_names: Vec<String>,
     class_colors: Vec<[u8; 3]>,
     source: String,
@@ -53,6 +55,7 @@ pub struct Model {
 struct Meta {
     config: Config,
     preprocessing: Preprocessing,
+    resizing: Resizing,
     class_names: Vec<String>,
     class_colors: Vec<[u8; 3]>,
     source: String,
@@ -63,6 +66,7 @@ impl Meta {
         Meta {
             config: w.config,
             preprocessing: w.preprocessing,
+            resizing: w.resizing,
             class_names: w.class_names.clone(),
             class_colors: w.class_colors.clone(),
             source: w.source.clone(),
@@ -73,6 +77,7 @@ impl Meta {
         Model {
             config: self.config,
             preprocessing: self.preprocessing,
+            resizing: self.resizing,
             class_names: self.class_names,
             class_colors: self.class_colors,
             source: self.source,
@@ -157,6 +162,11 @@ impl Model {
     /// How images must be preprocessed for these weights.
     pub fn preprocessing(&self) -> Preprocessing {
         self.preprocessing
+    }
+
+    /// How `segment` resizes images to the input and class maps back (from the metadata).
+    pub fn resizing(&self) -> Resizing {
+        self.resizing
     }
 
     /// Class names from the weights' metadata, or `class_0`, `class_1`, ...

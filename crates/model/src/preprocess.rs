@@ -59,25 +59,50 @@ impl fmt::Display for Preprocessing {
     }
 }
 
-/// Resizes an RGB8 image to `height x width` (bilinear, as `cv2.resize`'s default) and
-/// preprocesses it into an NHWC `[1, height, width, 3]` buffer. (Needs the `image` feature.)
+/// Resizes an RGB8 image to `height x width` with the triangle filter (antialiased when
+/// shrinking; [`ImageResize::Antialias`](crate::resize::ImageResize)) and preprocesses it into an
+/// NHWC `[1, height, width, 3]` buffer. (Needs the `image` feature.)
 #[cfg(feature = "image")]
 pub fn image_to_input(img: &image::RgbImage, height: usize, width: usize, mode: Preprocessing) -> Vec<f32> {
-    let resized = if img.width() as usize == width && img.height() as usize == height {
-        img.clone()
+    image_to_input_with(img, height, width, mode, crate::resize::ImageResize::Antialias)
+}
+
+/// Resizes an RGB8 image to `height x width` as `resize` says and preprocesses it into an NHWC
+/// `[1, height, width, 3]` buffer. With [`ImageResize::Cv2Linear`](crate::resize::ImageResize)
+/// and [`Preprocessing::SubMean`] this is keras-segmentation's `get_image_array` (which resizes
+/// in BGR order; a resize treats channels independently, so the order does not matter).
+#[cfg(feature = "image")]
+pub fn image_to_input_with(
+    img: &image::RgbImage,
+    height: usize,
+    width: usize,
+    mode: Preprocessing,
+    resize: crate::resize::ImageResize,
+) -> Vec<f32> {
+    use crate::resize::{cv2_linear_u8, ImageResize};
+    let (h, w) = (img.height() as usize, img.width() as usize);
+    let pixels: Vec<u8> = if (h, w) == (height, width) {
+        img.as_raw().clone()
     } else {
-        image::imageops::resize(
-            img,
-            width as u32,
-            height as u32,
-            image::imageops::FilterType::Triangle,
-        )
+        match resize {
+            ImageResize::Antialias => image::imageops::resize(
+                img,
+                width as u32,
+                height as u32,
+                image::imageops::FilterType::Triangle,
+            )
+            .into_raw(),
+            // The sizes are positive and the buffer is the image's own: this cannot fail, but
+            // an empty image gives an empty input rather than a panic.
+            ImageResize::Cv2Linear => {
+                cv2_linear_u8(img.as_raw(), (h, w), 3, (height, width)).unwrap_or_default()
+            }
+        }
     };
-    let mut out = Vec::with_capacity(height * width * 3);
-    for p in resized.pixels() {
-        out.extend_from_slice(&mode.apply([p[0] as f32, p[1] as f32, p[2] as f32]));
-    }
-    out
+    pixels
+        .chunks_exact(3)
+        .flat_map(|p| mode.apply([p[0] as f32, p[1] as f32, p[2] as f32]))
+        .collect()
 }
 
 #[cfg(test)]

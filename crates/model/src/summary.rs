@@ -4,6 +4,7 @@
 //! names the Keras layers it computes), so the summary describes exactly what the engine runs.
 
 use crate::arch::{Architecture, LayerKind};
+use crate::weights::Weights;
 use serde_json::json;
 use std::fmt::Write;
 
@@ -171,6 +172,24 @@ pub fn summary_json(arch: &Architecture) -> serde_json::Value {
     })
 }
 
+/// What a weights file says about turning an image into input and a class map back into a
+/// mask: one line for the text summary.
+pub fn pipeline_text(w: &Weights) -> String {
+    format!(
+        "Image pipeline: resize {} -> preprocessing {} -> model -> label_resize {}\n",
+        w.resizing.image, w.preprocessing, w.resizing.labels
+    )
+}
+
+/// The same as JSON: `{"resize", "preprocessing", "label_resize"}`.
+pub fn pipeline_json(w: &Weights) -> serde_json::Value {
+    json!({
+        "resize": w.resizing.image.name(),
+        "preprocessing": w.preprocessing.name(),
+        "label_resize": w.resizing.labels.name(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,6 +204,19 @@ mod tests {
         assert_eq!(j["total_params"], 6_278_658);
         assert_eq!(j["non_trainable_params"], 16_640);
         assert_eq!(thousands(1000), "1,000");
+        let w = Weights::random(
+            &Config {
+                alpha: 0.25,
+                ..Config::default()
+            },
+            1,
+        )
+        .unwrap();
+        assert_eq!(
+            pipeline_text(&w),
+            "Image pipeline: resize antialias -> preprocessing sub_mean -> model -> label_resize centre\n"
+        );
+        assert_eq!(pipeline_json(&w)["label_resize"], "centre");
         assert_eq!(thousands(999), "999");
     }
 }

@@ -23,7 +23,11 @@
 //! The safetensors `__metadata__` (all values are strings): `format` = `mobilenet-unet`,
 //! `alpha`, `n_classes`, `l1_skip_conn` (`true`/`false`), `decoder_activation` (`none`/`relu`),
 //! `bn_epsilon` (default `0.001`), `preprocessing` (`sub_mean`, `divide`, `sub_and_divide`),
-//! optionally `class_names` (JSON array of strings), `class_colors` (JSON array of `[r, g, b]`),
+//! `resize` (how `segment` brings an image to the input size: `cv2_linear` = OpenCV's
+//! `cv2.resize` bilinear, bit for bit, as keras-segmentation does; `antialias` = a triangle filter
+//! that widens when shrinking; default `antialias`), `label_resize` (how the class map is scaled to
+//! the image: `cv2_nearest` = OpenCV's `INTER_NEAREST`, `src = floor(dst · in / out)`; `centre` =
+//! pixel centres; default `centre`), optionally `class_names` (JSON array of strings), `class_colors` (JSON array of `[r, g, b]`),
 //! `input_height` and `input_width` (the size the model was trained at). `alpha`, `n_classes`
 //! and `l1_skip_conn` can be inferred from the shapes; when present they must agree with them.
 
@@ -31,6 +35,7 @@ use crate::arch::Architecture;
 use crate::config::{check_input_size, Config, DecoderActivation};
 use crate::error::{Error, Result};
 use crate::preprocess::Preprocessing;
+use crate::resize::Resizing;
 use safetensors::{Dtype, SafeTensors};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -55,6 +60,8 @@ pub struct Weights {
     pub bn_epsilon: f32,
     /// How images must be preprocessed for these weights.
     pub preprocessing: Preprocessing,
+    /// How images are resized to the input, and class maps back to the image.
+    pub resizing: Resizing,
     /// Class names, if the file has them (else empty).
     pub class_names: Vec<String>,
     /// Class colours for masks, if the file has them (else empty).
@@ -154,6 +161,10 @@ impl Weights {
                 .map_err(|e: Error| m.err("preprocessing", e.to_string()))?,
             None => Preprocessing::default(),
         };
+        let resizing = Resizing {
+            image: m.parse_name_or("resize", Default::default())?,
+            labels: m.parse_name_or("label_resize", Default::default())?,
+        };
         let class_names: Vec<String> = m.json_or("class_names", Vec::new())?;
         let class_colors: Vec<[u8; 3]> = m.json_or("class_colors", Vec::new())?;
         for (key, len) in [
@@ -171,6 +182,7 @@ impl Weights {
             config,
             bn_epsilon,
             preprocessing,
+            resizing,
             class_names,
             class_colors,
             source: src,
@@ -255,6 +267,11 @@ impl Weights {
         );
         meta.insert("bn_epsilon".to_string(), self.bn_epsilon.to_string());
         meta.insert("preprocessing".to_string(), self.preprocessing.name().to_string());
+        meta.insert("resize".to_string(), self.resizing.image.name().to_string());
+        meta.insert(
+            "label_resize".to_string(),
+            self.resizing.labels.name().to_string(),
+        );
         meta.insert("input_height".to_string(), self.config.input_height.to_string());
         meta.insert("input_width".to_string(), self.config.input_width.to_string());
         if !self.class_names.is_empty() {
@@ -398,6 +415,14 @@ impl MetaReader<'_> {
 
     fn parse_or<T: std::str::FromStr>(&self, key: &str, default: T) -> Result<T> {
         Ok(self.parse(key)?.unwrap_or(default))
+    }
+
+    /// A named choice (`FromStr` with its own message), or `default` when the key is absent.
+    fn parse_name_or<T: std::str::FromStr<Err = Error>>(&self, key: &str, default: T) -> Result<T> {
+        match self.meta.get(key) {
+            None => Ok(default),
+            Some(v) => v.parse().map_err(|e: Error| self.err(key, e.to_string())),
+        }
     }
 
     fn json_or<T: serde::de::DeserializeOwned>(&self, key: &str, default: T) -> Result<T> {
@@ -601,6 +626,34 @@ mod tests {
         let mut meta = HashMap::new();
         meta.insert("alpha".to_string(), "0.5".to_string());
         assert!(Weights::from_tensors(w.tensors().clone(), &meta, "m").is_err());
+    }
+
+    #[test]
+    fn resize_rules_default_validate_and_round_trip() {
+        use crate::resize::{ImageResize, LabelResize};
+        let w = Weights::random(&small(), 7).unwrap();
+        assert_eq!(w.resizing, Resizing::default()); // absent: antialias / centre
+        let mut meta = HashMap::new();
+        meta.insert("resize".to_string(), "cv2_linear".to_string());
+        meta.insert("label_resize".to_string(), "cv2_nearest".to_string());
+        let cv = Weights::from_tensors(w.tensors().clone(), &meta, "m").unwrap();
+        assert_eq!(
+            cv.resizing,
+            Resizing {
+                image: ImageResize::Cv2Linear,
+                labels: LabelResize::Cv2Nearest
+            }
+        );
+        let back = Weights::from_bytes(&cv.to_safetensors().unwrap(), "mem").unwrap();
+        assert_eq!(back.resizing, cv.resizing);
+        meta.insert("label_resize".to_string(), "bilinear".to_string());
+        let e = Weights::from_tensors(w.tensors().clone(), &meta, "m")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("label_resize") && e.contains("cv2_nearest or centre"),
+            "{e}"
+        );
     }
 
     #[test]

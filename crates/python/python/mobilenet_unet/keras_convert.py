@@ -3,6 +3,11 @@
     python -m mobilenet_unet.keras_convert MODEL_FILE OUT.safetensors [--decoder-activation none|relu]
         [--preprocessing sub_mean|divide|sub_and_divide] [--classes a,b,c]
         [--colors "r,g,b;r,g,b;..."] [--alpha A] [--dtype f32|f16]
+        [--resize cv2_linear|antialias] [--label-resize cv2_nearest|centre]
+
+keras-segmentation users convert what its ``train(checkpoints_path=P)`` wrote in one line,
+``convert_keras.py P model.safetensors``, then run ``mobilenet-unet segment IMG --weights
+model.safetensors``.
 
 (``tools/convert_keras.py`` runs the same from a checkout, without installing the package;
 ``mobilenet_unet.from_keras(path)`` converts in memory and loads the model.)
@@ -20,6 +25,16 @@ Reads the weights with h5py only (Keras is not imported, the model is not rebuil
   ``[model_weights/]<layer>/<layer>/kernel:0`` with a ``layer_names`` attribute giving the order;
   the decoder's auto-named ``conv2d_N`` / ``batch_normalization_N`` are mapped by position. If a
   ``model_config`` attribute is present it gives the classes and the decoder activation.
+* TensorFlow checkpoints (tf.keras 2's ``save_weights(P)`` without ``.h5``, as
+  keras-segmentation's ``train()`` writes after each epoch: ``P.N.index`` +
+  ``P.N.data-00000-of-00001``), read by ``tf_checkpoint.py`` with numpy alone, every tensor's
+  crc32c checked. Give ``P`` (the highest epoch N is taken), ``P.N`` or ``P.N.index``.
+  ``P_config.json``, when present, gives the number of classes (checked) and the input size.
+  Layers come from the object graph (``layer_with_weights-N``) by position; optimizer slots
+  and counters are skipped.
+
+``resize`` and ``label_resize`` (default ``cv2_linear`` / ``cv2_nearest``: keras-segmentation's
+``cv2.resize`` of the image and of the class map) are written to the metadata for ``segment``.
 
 Output: tensors ``<layer>/<weight>`` with Keras shapes (conv kernel HWIO, depthwise kernel
 [3,3,C,1], BN gamma/beta/moving_mean/moving_variance), only those on the output path, plus string
@@ -29,6 +44,7 @@ Output: tensors ``<layer>/<weight>`` with Keras shapes (conv kernel HWIO, depthw
 import argparse
 import io
 import json
+import os
 import re
 import sys
 import zipfile
@@ -37,9 +53,12 @@ from decimal import Decimal
 import h5py
 import numpy as np
 
+from . import tf_checkpoint
 from .st_write import safetensors_bytes
 
 PREPROCESSING = ("sub_mean", "divide", "sub_and_divide")
+RESIZES = ("cv2_linear", "antialias")  # see crates/model/src/weights.rs
+LABEL_RESIZES = ("cv2_nearest", "centre")
 ACTIVATIONS = ("none", "relu")
 PROG = "convert_keras"  # the name error lines start with (the tool's, as before the move)
 BN_VARS = ("gamma", "beta", "moving_mean", "moving_variance")
@@ -212,9 +231,44 @@ def _legacy_layers(h5):
     return layers, config_layers
 
 
+def _checkpoint_layers(prefix):
+    """tf.keras 2's save_weights(PREFIX) (keras-segmentation's train() checkpoints): the
+    weighted layers from the object graph, by position (the checkpoint keeps no layer names)."""
+    layers = []
+    for where, arrays in tf_checkpoint.keras_weighted_layers(tf_checkpoint.Checkpoint(prefix)):
+        arrays = dict(arrays)
+        if "depthwise_kernel" in arrays:
+            kind, arrays["kernel"] = "dw", arrays.pop("depthwise_kernel")
+        else:
+            kind = "bn" if "gamma" in arrays or "moving_mean" in arrays else "conv"
+        missing = [w for w in (BN_VARS if kind == "bn" else ("kernel",)) if w not in arrays]
+        if missing:
+            raise ConvertError("%s (weights %s) lacks %s" % (where, sorted(arrays), ", ".join(missing)))
+        layers.append({"name": None, "kind": kind, "arrays": arrays, "config": {}, "path": where})
+    return layers
+
+
+def checkpoint_config(path):
+    """keras-segmentation's PREFIX_config.json beside a checkpoint, or None."""
+    found = tf_checkpoint.find_checkpoint(path)
+    if found is None or found[1] is None:
+        return None
+    try:
+        cfg = tf_checkpoint.read_kseg_config(found[1])
+    except tf_checkpoint.CheckpointError as e:
+        raise ConvertError(str(e))
+    if cfg.get("model_class", "mobilenet_unet") != "mobilenet_unet":
+        raise ConvertError("%s: model_class %r; only mobilenet_unet is this engine's network"
+                           % (os.path.basename(found[1]), cfg["model_class"]))
+    return cfg
+
+
 def read_model_file(path):
     """Returns (layers, config_layers or None, format description)."""
     try:
+        found = tf_checkpoint.find_checkpoint(path)
+        if found is not None:
+            return _checkpoint_layers(found[0]), None, "TensorFlow checkpoint %s" % found[0]
         if path.endswith(".keras") and not zipfile.is_zipfile(path):
             open(path, "rb").close()  # FileNotFoundError first
             raise ConvertError("not a valid .keras zip archive (truncated or not a .keras file?)")
@@ -235,6 +289,8 @@ def read_model_file(path):
             return layers, config_layers, "legacy tf.keras .h5"
     except ConvertError:
         raise
+    except tf_checkpoint.CheckpointError as e:
+        raise ConvertError(str(e))
     except FileNotFoundError:
         raise ConvertError("no such file")
     except (OSError, KeyError, ValueError, zipfile.BadZipFile) as e:
@@ -378,6 +434,10 @@ def convert_to_bytes(args):
     layers, config_layers, fmt = read_model_file(args.model)
     weights, cfgs = assign_names(layers)
     n_classes = int(weights["logits_conv"]["kernel"].shape[3])
+    kseg = checkpoint_config(args.model) or {}
+    if kseg.get("n_classes", n_classes) != n_classes:
+        raise ConvertError("the checkpoint's config says %d classes, logits_conv has %d"
+                           % (kseg["n_classes"], n_classes))
 
     if args.alpha is not None:
         check_alpha(weights, args.alpha)
@@ -434,8 +494,12 @@ def convert_to_bytes(args):
         "decoder_activation": act,
         "bn_epsilon": repr(float(eps)),
         "preprocessing": args.preprocessing,
+        "resize": args.resize,
+        "label_resize": args.label_resize,
     }
     size = parse_size(args.input_size) if args.input_size else input_size_from_config(config_layers)
+    if size is None and "input_height" in kseg and "input_width" in kseg:
+        size = parse_size("%dx%d" % (kseg["input_height"], kseg["input_width"]))
     if size is not None:
         # The size the model was built (trained) at: what `segment` resizes images to.
         meta["input_height"], meta["input_width"] = str(size[0]), str(size[1])
@@ -450,11 +514,13 @@ def convert_to_bytes(args):
 
 
 def options(model, out=None, decoder_activation=None, preprocessing="sub_mean", classes=None,
-            colors=None, alpha=None, input_size=None, dtype="f32"):
+            colors=None, alpha=None, input_size=None, dtype="f32", resize="cv2_linear",
+            label_resize="cv2_nearest"):
     """main()'s options as keyword arguments (``classes`` and ``colors`` in the CLI's text form)."""
     return argparse.Namespace(model=str(model), out=out, decoder_activation=decoder_activation,
                               preprocessing=preprocessing, classes=classes, colors=colors,
-                              alpha=alpha, input_size=input_size, dtype=dtype)
+                              alpha=alpha, input_size=input_size, dtype=dtype, resize=resize,
+                              label_resize=label_resize)
 
 
 def convert(args):
@@ -467,11 +533,18 @@ def convert(args):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("model", help=".keras, .weights.h5 (Keras 3) or legacy tf.keras .h5")
+    p.add_argument("model", help=".keras, .weights.h5 (Keras 3), legacy tf.keras .h5, or a TensorFlow "
+                   "checkpoint: keras-segmentation's checkpoints_path PREFIX (its highest epoch), "
+                   "PREFIX.N or PREFIX.N.index")
     p.add_argument("out", help="output .safetensors")
     p.add_argument("--decoder-activation", choices=ACTIVATIONS, default=None,
                    help="for files without a config (default none = the seed)")
     p.add_argument("--preprocessing", choices=PREPROCESSING, default="sub_mean")
+    p.add_argument("--resize", choices=RESIZES, default="cv2_linear",
+                   help="how segment resizes images to the model's input (default: as "
+                   "keras-segmentation, cv2.resize INTER_LINEAR)")
+    p.add_argument("--label-resize", choices=LABEL_RESIZES, default="cv2_nearest",
+                   help="how the class map is scaled to the image (default: cv2 INTER_NEAREST)")
     p.add_argument("--classes", help="comma-separated class names")
     p.add_argument("--colors", help='class colours, "r,g,b;r,g,b;..." or "#rrggbb;..."')
     p.add_argument("--alpha", type=float, help="width multiplier (default: inferred from shapes)")

@@ -14,7 +14,8 @@ import struct
 import numpy as np
 
 DTYPES = {np.dtype("float32"): "F32", np.dtype("float16"): "F16", np.dtype("int64"): "I64",
-          np.dtype("int32"): "I32", np.dtype("uint8"): "U8"}
+          np.dtype("int32"): "I32", np.dtype("uint8"): "U8",
+          np.dtype("uint16"): "U16"}
 
 
 def safetensors_bytes(tensors, metadata=None):
