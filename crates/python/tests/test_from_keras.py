@@ -135,3 +135,39 @@ def test_module_command_line_writes_the_same_model(tmp_path):
     r = subprocess.run([sys.executable, "-m", "mobilenet_unet.keras_convert", str(out), str(out) + "2"],
                        capture_output=True, text=True)
     assert r.returncode == 1 and r.stderr.count("\n") == 1 and r.stderr.startswith("convert_keras: ")
+
+
+def test_from_keras_reads_keras_segmentations_checkpoints(tmp_path):
+    """What keras-segmentation's train(checkpoints_path=P) leaves: P.N.index + data shard per
+    epoch and P_config.json. from_keras(P) takes the highest epoch; the checkpoint is written
+    here by tools/test_tf_checkpoint.py's writer (the layout TensorFlow 2.15 writes, checked
+    there against a checkpoint TensorFlow wrote)."""
+    import sys
+
+    from conftest import ROOT
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        from test_tf_checkpoint import write_keras_checkpoint
+    finally:
+        sys.path.pop(0)
+    case = "a025_k4_96x160_relu_l1"
+    layers, meta = _layers(case)
+    ckpt = [{("depthwise_kernel" if kind == "dw" else v): a for v, a in zip(KERAS_VARS[kind], arrays)}
+            for kind, _, arrays in layers]
+    prefix = str(tmp_path / "mobilenet_unet_1")
+    write_keras_checkpoint(prefix + ".0", [{k: a * 0 for k, a in d.items()} for d in ckpt])
+    write_keras_checkpoint(prefix + ".3", ckpt)
+    with open(prefix + "_config.json", "w") as f:
+        json.dump({"model_class": "mobilenet_unet", "n_classes": 4, "input_height": 96,
+                   "input_width": 160, "output_height": 48, "output_width": 80}, f)
+    io_tensors, _ = read_safetensors(FIXTURES / (case + ".io.safetensors"))
+    x = np.ascontiguousarray(io_tensors["input"])
+    expected = mobilenet_unet.Model.load(FIXTURES / (case + ".weights.safetensors")).predict(x)
+    for given in (prefix, prefix + ".3", prefix + ".3.index"):
+        model = mobilenet_unet.from_keras(given, decoder_activation="relu")
+        assert model.input_size == (96, 160)
+        assert np.array_equal(model.predict(x), expected), given
+    assert float(np.abs(expected - io_tensors["output"]).max()) <= 1e-4
+    with pytest.raises(FileNotFoundError, match="checkpoint"):
+        mobilenet_unet.from_keras(str(tmp_path / "mobilenet_unet_2"))

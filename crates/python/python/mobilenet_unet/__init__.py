@@ -25,8 +25,10 @@ __all__ = ["Model", "from_keras", "read_image", "write_image", "KERAS_SEGMENTATI
 def from_keras(path, threads=None, precision="f32", decoder_activation=None,
                preprocessing="sub_mean", class_names=None, colors=None, alpha=None,
                input_size=None):
-    """Loads a Keras MobileNet-UNet: a Keras 3 ``.keras`` or ``.weights.h5`` file, or a legacy
-    tf.keras ``.h5`` as keras-segmentation's ``model.save`` / ``save_weights`` write.
+    """Loads a Keras MobileNet-UNet: a Keras 3 ``.keras`` or ``.weights.h5`` file, a legacy
+    tf.keras ``.h5`` as keras-segmentation's ``model.save`` / ``save_weights`` write, or the
+    TensorFlow checkpoints its ``train(checkpoints_path=P)`` writes (``P`` for the latest
+    epoch, ``P.N`` or ``P.N.index``; read with numpy alone).
 
     The weights are read with h5py (the ``keras`` extra: ``pip install 'mobilenet-unet[keras]'``),
     neither TensorFlow nor Keras is imported, and the conversion happens in memory (to write
@@ -46,8 +48,8 @@ def from_keras(path, threads=None, precision="f32", decoder_activation=None,
         raise ImportError("mobilenet_unet.from_keras needs h5py: pip install "
                           "'mobilenet-unet[keras]' (%s)" % e) from e
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError("%s: no such file" % path)
+    if not os.path.exists(path) and keras_convert.tf_checkpoint.find_checkpoint(path) is None:
+        raise FileNotFoundError("%s: no such file, nor a checkpoint %s.N.index" % (path, path))
     if class_names is not None:
         class_names = [str(c) for c in class_names]
         if any("," in c for c in class_names):
