@@ -160,13 +160,21 @@ fn is_exact_half(src: usize, dst: usize) -> bool {
     (scale - scale.round()).abs() < f64::EPSILON && scale.round() == 2.0
 }
 
+/// Checks the sizes of a resize of `[h][w][channels]` bytes to `[dh][dw][channels]`, and that
+/// both byte counts fit in `usize` (a huge destination size is an error, not an overflow).
 fn check_image(src: &[u8], (h, w): (usize, usize), channels: usize, (dh, dw): (usize, usize)) -> Result<()> {
     if h == 0 || w == 0 || channels == 0 || dh == 0 || dw == 0 {
         return Err(Error::InputShape(format!(
             "resize {h}x{w}x{channels} to {dh}x{dw}: every size must be positive"
         )));
     }
-    if src.len() != h * w * channels {
+    let bytes = |a: usize, b: usize| a.checked_mul(b).and_then(|n| n.checked_mul(channels));
+    let (Some(src_len), Some(_)) = (bytes(h, w), bytes(dh, dw)) else {
+        return Err(Error::InputShape(format!(
+            "resize {h}x{w}x{channels} to {dh}x{dw}: too large to address"
+        )));
+    };
+    if src.len() != src_len {
         return Err(Error::InputShape(format!(
             "resize: {} bytes for a {h}x{w}x{channels} image",
             src.len()
@@ -190,33 +198,53 @@ pub fn cv2_linear_u8(
     let xs = linear_taps(w, dw, true);
     let ys = linear_taps(h, dh, false);
     let row_len = dw * channels;
-    // Horizontal pass of one source row: exact, in units of 1/2048.
-    let blend_row = |y: usize| -> Vec<i32> {
-        let row = &src[y * w * channels..(y + 1) * w * channels];
-        let mut out = Vec::with_capacity(row_len);
-        for t in &xs {
-            let x0 = t.index as usize;
-            let x1 = (x0 + 1).min(w - 1); // weight 0 whenever x0 + 1 would be outside
-            for c in 0..channels {
-                let p0 = row[x0 * channels + c] as i32;
-                let p1 = row[x1 * channels + c] as i32;
-                out.push(p0 * t.weights[0] + p1 * t.weights[1]);
-            }
-        }
-        out
-    };
+    let source_row = |y: usize| &src[y * w * channels..(y + 1) * w * channels];
     let clip = |i: isize| i.clamp(0, h as isize - 1) as usize;
+    // The two horizontally blended source rows the current output row mixes. Output rows walk
+    // the source rows in order, so most rows reuse one or both of the previous pair.
+    let (mut r0, mut r1) = (vec![0i32; row_len], vec![0i32; row_len]);
+    let (mut y0_held, mut y1_held) = (usize::MAX, usize::MAX);
     let mut dst = Vec::with_capacity(dh * row_len);
     for t in &ys {
-        let (r0, r1) = (blend_row(clip(t.index)), blend_row(clip(t.index + 1)));
-        let [b0, b1] = t.weights;
-        for (&h0, &h1) in r0.iter().zip(&r1) {
-            // OpenCV's v_mul_hi of (h >> 4) and the i16 weight, then a rounding shift by 2.
-            let v = (((h0 >> 4) * b0) >> 16) + (((h1 >> 4) * b1) >> 16);
-            dst.push(((v + 2) >> 2).clamp(0, 255) as u8);
+        let (y0, y1) = (clip(t.index), clip(t.index + 1));
+        if y0 != y0_held && y0 == y1_held {
+            std::mem::swap(&mut r0, &mut r1);
+            (y0_held, y1_held) = (y1_held, y0_held);
         }
+        if y0 != y0_held {
+            blend_row_horizontally(source_row(y0), &xs, channels, &mut r0);
+            y0_held = y0;
+        }
+        if y1 != y1_held {
+            blend_row_horizontally(source_row(y1), &xs, channels, &mut r1);
+            y1_held = y1;
+        }
+        blend_rows_vertically(&r0, &r1, t.weights, &mut dst);
     }
     Ok(dst)
+}
+
+/// The horizontal pass of one source row `[w][channels]` into `out` `[dw][channels]`: exact, in
+/// units of 1/2048 (at most 255 · 2048, far inside i32).
+fn blend_row_horizontally(row: &[u8], xs: &[Tap], channels: usize, out: &mut [i32]) {
+    let w = row.len() / channels;
+    for (t, out_px) in xs.iter().zip(out.chunks_exact_mut(channels)) {
+        let x0 = t.index as usize; // clamped into 0..w by `linear_taps`
+        let x1 = (x0 + 1).min(w - 1); // weight 0 whenever x0 + 1 would be outside
+        let (p0, p1) = (&row[x0 * channels..], &row[x1 * channels..]);
+        for (c, o) in out_px.iter_mut().enumerate() {
+            *o = p0[c] as i32 * t.weights[0] + p1[c] as i32 * t.weights[1];
+        }
+    }
+}
+
+/// The vertical pass: mixes two blended rows with weights `[b0, b1]` and appends the u8 pixels.
+fn blend_rows_vertically(r0: &[i32], r1: &[i32], [b0, b1]: [i32; 2], dst: &mut Vec<u8>) {
+    for (&h0, &h1) in r0.iter().zip(r1) {
+        // OpenCV's v_mul_hi of (h >> 4) and the i16 weight, then a rounding shift by 2.
+        let v = (((h0 >> 4) * b0) >> 16) + (((h1 >> 4) * b1) >> 16);
+        dst.push(((v + 2) >> 2).clamp(0, 255) as u8);
+    }
 }
 
 /// An exact 2x reduction: each output is the rounded mean of a 2x2 block (OpenCV's `INTER_AREA`
@@ -246,9 +274,10 @@ pub fn cv2_nearest_index(d: usize, src: usize, dst: usize) -> usize {
 }
 
 /// The source index of the pixel-centre rule: `min(floor((d + 0.5) · src / dst), src − 1)`,
-/// in exact integers. `src`, `dst` > 0.
+/// in exact integers (u128, so `(2d + 1) · src` cannot overflow on any target). `src`, `dst` > 0.
 pub fn centre_index(d: usize, src: usize, dst: usize) -> usize {
-    ((2 * d + 1) * src / (2 * dst)).min(src - 1)
+    let s = (2 * d as u128 + 1) * src as u128 / (2 * dst as u128);
+    s.min(src as u128 - 1) as usize
 }
 
 impl LabelResize {
@@ -297,6 +326,16 @@ mod tests {
         assert!(cv2_linear_u8(&[0; 5], (1, 2), 3, (2, 2)).is_err());
         assert!(cv2_linear_u8(&[], (0, 2), 3, (2, 2)).is_err());
         assert!(cv2_linear_u8(&[0; 6], (1, 2), 3, (0, 2)).is_err());
+        // A destination whose byte count overflows is an error naming the sizes, not a panic.
+        let e = cv2_linear_u8(&[0; 6], (1, 2), 3, (usize::MAX / 2, 3)).unwrap_err();
+        assert!(e.to_string().contains("too large"), "{e}");
+    }
+
+    #[test]
+    fn centre_index_does_not_overflow() {
+        // (2d + 1) · src overflows u64 here; the exact answer is 2^29.
+        assert_eq!(centre_index(1 << 40, 1 << 30, 1 << 41), 1 << 29);
+        assert_eq!(centre_index(usize::MAX / 2, 7, usize::MAX / 2 + 1), 6);
     }
 
     #[test]
