@@ -64,13 +64,22 @@ impl fmt::Display for Preprocessing {
 /// NHWC `[1, height, width, 3]` buffer. (Needs the `image` feature.)
 #[cfg(feature = "image")]
 pub fn image_to_input(img: &image::RgbImage, height: usize, width: usize, mode: Preprocessing) -> Vec<f32> {
-    image_to_input_with(img, height, width, mode, crate::resize::ImageResize::Antialias)
+    let (h, w) = (img.height() as usize, img.width() as usize);
+    let pixels = if (h, w) == (height, width) {
+        img.as_raw().clone()
+    } else {
+        antialias_resize(img, height, width)
+    };
+    apply_to_pixels(&pixels, mode)
 }
 
 /// Resizes an RGB8 image to `height x width` as `resize` says and preprocesses it into an NHWC
 /// `[1, height, width, 3]` buffer. With [`ImageResize::Cv2Linear`](crate::resize::ImageResize)
 /// and [`Preprocessing::SubMean`] this is keras-segmentation's `get_image_array` (which resizes
 /// in BGR order; a resize treats channels independently, so the order does not matter).
+///
+/// # Errors
+/// [`Error::InputShape`] for an empty image or a zero target size.
 #[cfg(feature = "image")]
 pub fn image_to_input_with(
     img: &image::RgbImage,
@@ -78,27 +87,40 @@ pub fn image_to_input_with(
     width: usize,
     mode: Preprocessing,
     resize: crate::resize::ImageResize,
-) -> Vec<f32> {
+) -> Result<Vec<f32>> {
     use crate::resize::{cv2_linear_u8, ImageResize};
     let (h, w) = (img.height() as usize, img.width() as usize);
+    if h == 0 || w == 0 || height == 0 || width == 0 {
+        return Err(Error::InputShape(format!(
+            "resize {h}x{w} to {height}x{width}: every size must be positive"
+        )));
+    }
     let pixels: Vec<u8> = if (h, w) == (height, width) {
         img.as_raw().clone()
     } else {
         match resize {
-            ImageResize::Antialias => image::imageops::resize(
-                img,
-                width as u32,
-                height as u32,
-                image::imageops::FilterType::Triangle,
-            )
-            .into_raw(),
-            // The sizes are positive and the buffer is the image's own: this cannot fail, but
-            // an empty image gives an empty input rather than a panic.
-            ImageResize::Cv2Linear => {
-                cv2_linear_u8(img.as_raw(), (h, w), 3, (height, width)).unwrap_or_default()
-            }
+            ImageResize::Antialias => antialias_resize(img, height, width),
+            ImageResize::Cv2Linear => cv2_linear_u8(img.as_raw(), (h, w), 3, (height, width))?,
         }
     };
+    Ok(apply_to_pixels(&pixels, mode))
+}
+
+/// The `image` crate's triangle filter (widened when shrinking), as raw RGB bytes.
+#[cfg(feature = "image")]
+fn antialias_resize(img: &image::RgbImage, height: usize, width: usize) -> Vec<u8> {
+    image::imageops::resize(
+        img,
+        width as u32,
+        height as u32,
+        image::imageops::FilterType::Triangle,
+    )
+    .into_raw()
+}
+
+/// Interleaved RGB bytes to the network's input values.
+#[cfg(feature = "image")]
+fn apply_to_pixels(pixels: &[u8], mode: Preprocessing) -> Vec<f32> {
     pixels
         .chunks_exact(3)
         .flat_map(|p| mode.apply([p[0] as f32, p[1] as f32, p[2] as f32]))

@@ -80,7 +80,7 @@ mod from_image {
                 return Err(Error::InputShape("the image is empty".into()));
             }
             let resizing = self.resizing();
-            let input = image_to_input_with(image, h, w, self.preprocessing(), resizing.image);
+            let input = image_to_input_with(image, h, w, self.preprocessing(), resizing.image)?;
             let x =
                 Array4::from_shape_vec((1, h, w, 3), input).map_err(|e| Error::InputShape(e.to_string()))?;
             let probs = self.predict(x.view())?;

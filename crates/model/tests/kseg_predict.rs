@@ -155,7 +155,8 @@ fn inputs_equal_get_image_array() {
     for key in SIZES {
         let rec = recorded(&bytes, key);
         let img = load_rgb(&fixtures().join(format!("{key}.png"))).expect("png");
-        let ours = image_to_input_with(&img, 128, 128, Preprocessing::SubMean, ImageResize::Cv2Linear);
+        let ours = image_to_input_with(&img, 128, 128, Preprocessing::SubMean, ImageResize::Cv2Linear)
+            .expect("preprocess");
         assert_eq!(ours.len(), rec.input.len(), "{key}");
         let max = ours
             .iter()
