@@ -25,9 +25,10 @@
 //! `bn_epsilon` (default `0.001`), `preprocessing` (`sub_mean`, `divide`, `sub_and_divide`),
 //! `resize` (how `segment` brings an image to the input size: `cv2_linear` = OpenCV's
 //! `cv2.resize` bilinear, bit for bit, as keras-segmentation does; `antialias` = a triangle filter
-//! that widens when shrinking; default `antialias`), `label_resize` (how the class map is scaled to
-//! the image: `cv2_nearest` = OpenCV's `INTER_NEAREST`, `src = floor(dst · in / out)`; `centre` =
-//! pixel centres; default `centre`), optionally `class_names` (JSON array of strings), `class_colors` (JSON array of `[r, g, b]`),
+//! that widens when shrinking; default `antialias`), `label_resize` (how the class map is scaled
+//! to the image: `cv2_nearest` = OpenCV's `INTER_NEAREST`, `src = floor(dst · in / out)`;
+//! `centre` = pixel centres; default `centre`), optionally `class_names` (JSON array of
+//! strings), `class_colors` (JSON array of `[r, g, b]`),
 //! `input_height` and `input_width` (the size the model was trained at). `alpha`, `n_classes`
 //! and `l1_skip_conn` can be inferred from the shapes; when present they must agree with them.
 
@@ -155,12 +156,7 @@ impl Weights {
                 problems,
             });
         }
-        let preprocessing = match meta.get("preprocessing") {
-            Some(p) => p
-                .parse()
-                .map_err(|e: Error| m.err("preprocessing", e.to_string()))?,
-            None => Preprocessing::default(),
-        };
+        let preprocessing: Preprocessing = m.parse_name_or("preprocessing", Default::default())?;
         let resizing = Resizing {
             image: m.parse_name_or("resize", Default::default())?,
             labels: m.parse_name_or("label_resize", Default::default())?,
