@@ -406,6 +406,48 @@ class SeedCheckpoint(unittest.TestCase):
         self.assertNotIn("tensorflow", sys.modules)
 
 
+class Malformed(unittest.TestCase):
+    """Checksums that hold over messages that do not: a CheckpointError naming the file, never
+    an IndexError or TypeError from deep inside the reader."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="tfckpt_")
+        self.prefix = os.path.join(self.dir, "m.1")
+
+    def tearDown(self):
+        shutil.rmtree(self.dir)
+
+    def write(self, entries, shard=b""):
+        write_index(self.prefix + ".index", entries)
+        with open(self.prefix + SHARD, "wb") as fh:
+            fh.write(shard)
+
+    def test_entry_offset_written_as_a_string(self):
+        self.write({"": message([(1, 1)]), "w": entry_bytes([(1, 1), (4, b"x"), (5, 0)])})
+        with self.assertRaisesRegex(tc.CheckpointError, r"^m\.1\.index: corrupt entry \(field 4"):
+            tc.Checkpoint(self.prefix)
+
+    def test_layer_pointing_past_the_object_graph(self):
+        graph = message([(1, message([(1, message([(1, 99), (2, "layer_with_weights-0")]))]))])
+        blob, crc = string_tensor_bytes(graph)
+        entry = entry_bytes([(1, tc.DT_STRING), (2, b""), (4, 0), (5, len(blob)), (6, tc.mask_crc(crc))])
+        self.write({"": message([(1, 1)]), tc.OBJECT_GRAPH_KEY: entry}, blob)
+        with self.assertRaisesRegex(tc.CheckpointError, "layer_with_weights-0 points to node 99 of 1"):
+            tc.keras_weighted_layers(tc.Checkpoint(self.prefix))
+
+    def test_object_graph_name_written_as_a_number(self):
+        graph = message([(1, message([(1, message([(1, 1), (2, 7)]))]))])
+        blob, crc = string_tensor_bytes(graph)
+        entry = entry_bytes([(1, tc.DT_STRING), (2, b""), (4, 0), (5, len(blob)), (6, tc.mask_crc(crc))])
+        self.write({"": message([(1, 1)]), tc.OBJECT_GRAPH_KEY: entry}, blob)
+        with self.assertRaisesRegex(tc.CheckpointError, "is malformed .field 2 should be a string"):
+            tc.keras_weighted_layers(tc.Checkpoint(self.prefix))
+
+    def test_non_ascii_digit_epochs_are_not_epochs(self):
+        shutil.copy(PREFIX + ".index", os.path.join(self.dir, "m.\u00b2.index"))
+        self.assertIsNone(tc.find_checkpoint(os.path.join(self.dir, "m")))
+
+
 class Converter(unittest.TestCase):
     """convert_keras.py on checkpoints: one line, exit status 1, never TensorFlow."""
 

@@ -131,7 +131,10 @@ def _varint(buf, pos):
 
 def proto_fields(buf):
     """[(field_number, value)] of a serialized message: ints for varint/fixed fields, bytes for
-    length-delimited ones (sub-messages, strings, packed arrays)."""
+    length-delimited ones (sub-messages, strings, packed arrays). A ``buf`` that is not bytes (a
+    field that should hold a message but was written as a number) is a ``ValueError``."""
+    if not isinstance(buf, (bytes, bytearray, memoryview)):
+        raise ValueError("expected a sub-message, found %r" % (buf,))
     out, pos = [], 0
     while pos < len(buf):
         key, pos = _varint(buf, pos)
@@ -157,6 +160,22 @@ def _first(fields, number, default=None):
     return next((v for f, v in fields if f == number), default)
 
 
+def _first_int(fields, number, default=0):
+    """Field ``number`` as a varint / fixed-width integer; a length-delimited one is a ValueError."""
+    value = _first(fields, number, default)
+    if not isinstance(value, int):
+        raise ValueError("field %d should be an integer" % number)
+    return value
+
+
+def _first_text(fields, number):
+    """Field ``number`` as UTF-8 text (empty if absent); a number there is a ValueError."""
+    value = _first(fields, number, b"")
+    if not isinstance(value, bytes):
+        raise ValueError("field %d should be a string" % number)
+    return value.decode()
+
+
 # TensorFlow's DataType enum (types.proto) -> numpy little-endian dtype.
 DTYPES = {1: "<f4", 2: "<f8", 3: "<i4", 4: "u1", 5: "<i2", 6: "i1", 9: "<i8", 10: "?", 17: "<u2",
           19: "<f2", 22: "<u4", 23: "<u8"}
@@ -169,13 +188,13 @@ class Entry:
     def __init__(self, name, raw):
         f = proto_fields(raw)
         self.name = name
-        self.dtype = _first(f, 1, 0)
+        self.dtype = _first_int(f, 1)
         shape = proto_fields(_first(f, 2, b""))
-        self.shape = tuple(_first(proto_fields(d), 1, 0) for n, d in shape if n == 2)
-        self.shard = _first(f, 3, 0)
-        self.offset = _first(f, 4, 0)
-        self.size = _first(f, 5, 0)
-        self.crc32c = _first(f, 6, 0)
+        self.shape = tuple(_first_int(proto_fields(d), 1) for n, d in shape if n == 2)
+        self.shard = _first_int(f, 3)
+        self.offset = _first_int(f, 4)
+        self.size = _first_int(f, 5)
+        self.crc32c = _first_int(f, 6)
         self.sliced = any(n == 7 for n, _ in f)
 
 
@@ -259,11 +278,12 @@ class Checkpoint:
         raw = read_index(prefix + ".index")
         try:
             header = proto_fields(raw.pop("", b""))
+            self.num_shards = _first_int(header, 1, 1)
+            big_endian = _first_int(header, 2, 0)
             self.entries = {k: Entry(k, v) for k, v in raw.items()}
         except ValueError as e:
             raise CheckpointError("%s: corrupt entry (%s)" % (self.index_name, e))
-        self.num_shards = _first(header, 1, 1)
-        if _first(header, 2, 0) != 0:
+        if big_endian != 0:
             raise CheckpointError("%s: big-endian checkpoints are not supported" % self.index_name)
         self._shards = {}
 
@@ -374,9 +394,9 @@ def object_graph(ckpt):
             for f, v in proto_fields(node):
                 sub = proto_fields(v) if f in (1, 2) else []
                 if f == 1:
-                    children[_first(sub, 2, b"").decode()] = _first(sub, 1, 0)
+                    children[_first_text(sub, 2)] = _first_int(sub, 1)
                 elif f == 2:
-                    attrs[_first(sub, 1, b"").decode()] = _first(sub, 3, b"").decode()
+                    attrs[_first_text(sub, 1)] = _first_text(sub, 3)
             nodes.append((children, attrs))
     except (ValueError, UnicodeDecodeError) as e:
         raise CheckpointError("%s: tensor %r is malformed (%s)" % (ckpt.index_name, OBJECT_GRAPH_KEY, e))
@@ -388,15 +408,22 @@ def keras_weighted_layers(ckpt):
     e.g. ``("layer_with_weights-0", {"kernel": ..., "bias": ...})``. Only the model's own
     variables are read (not the optimizer's slots, iteration counter or ``save_counter``)."""
     nodes = object_graph(ckpt)
+
+    def node(node_id, path):
+        if node_id >= len(nodes):
+            raise CheckpointError("%s: tensor %r is malformed (%s points to node %d of %d)"
+                                  % (ckpt.index_name, OBJECT_GRAPH_KEY, path, node_id, len(nodes)))
+        return nodes[node_id]
+
     root_children = nodes[0][0] if nodes else {}
     layers = []
     n = 0
     while "layer_with_weights-%d" % n in root_children:
         path = "layer_with_weights-%d" % n
-        children = nodes[root_children[path]][0]
+        children = node(root_children[path], path)[0]
         arrays = {}
         for weight, node_id in children.items():
-            key = nodes[node_id][1].get("VARIABLE_VALUE")
+            key = node(node_id, path + "/" + weight)[1].get("VARIABLE_VALUE")
             if key is not None:
                 arrays[weight] = ckpt.tensor(key)
         layers.append((path, arrays))
@@ -428,7 +455,7 @@ def find_checkpoint(path):
         epochs = []
         for f in glob.glob(glob.escape(path) + ".*.index"):
             middle = f[len(path) + 1: -len(".index")]
-            if middle.isdigit():
+            if middle.isascii() and middle.isdigit():  # int() refuses other digits, e.g. "²"
                 epochs.append(int(middle))
         if not epochs:
             return None
