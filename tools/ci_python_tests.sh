@@ -8,5 +8,5 @@ venv=${1:-.venv-ci}
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
-"$venv/bin/pip" install -q -r tools/requirements-ci.txt
+"$venv/bin/python" -m pip install -q -r tools/requirements-ci.txt  # not bin/pip: see crates/python/ci.sh
 "$venv/bin/python" -W error::ResourceWarning -m unittest discover -s tools -p 'test_tf_checkpoint.py' -v

@@ -14,7 +14,9 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 # maturin's build hook runs the `maturin` command: the venv's, from PATH.
 export PATH="$venv/bin:$PATH"
-pip=("$venv/bin/pip" install --disable-pip-version-check -q)
+# `python -m pip`, not `$venv/bin/pip`: a venv copied from another checkout's target/ keeps
+# that checkout's path in its scripts' #! lines, and its pip would install over there.
+pip=("$venv/bin/python" -m pip install --disable-pip-version-check -q)
 "${pip[@]}" -r crates/python/requirements-ci.txt
 # As a user installs it; --no-build-isolation builds with the pinned maturin just installed
 # (a local folder is always rebuilt and reinstalled, so a reused venv gets today's code).
