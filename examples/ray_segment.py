@@ -10,7 +10,9 @@ Ray Data reads the images (``ray.data.read_images``), hands them in batches to a
 constructor, and keeps it for every batch it is given), and each actor writes one mask per
 image: ``MASKS_DIR/<image stem>.png``, an 8-bit grey PNG whose value is the class of the
 pixel, at the image's size (what ``Model.segment`` returns). The masks equal a single
-process's ``Model.segment`` bit for bit (tested in crates/python/tests/test_ray.py).
+process's ``Model.segment`` bit for bit (tested in crates/python/tests/test_ray.py on PNGs;
+Ray decodes with Pillow and the single process with the package's decoder, and two JPEG
+decoders need not agree on every pixel).
 
 Each actor reserves ``--threads-per-worker`` CPUs (default 1) and gives its model a private
 pool of that many threads, so Ray's count of CPUs is the count the engine uses.
@@ -31,6 +33,10 @@ import ray
 
 import mobilenet_unet
 
+#: The files both paths read: Ray's default list also has .tif, .bmp and .gif, which the
+#: single-process baseline (the package's decoder) does not read.
+IMAGE_EXTENSIONS = ("png", "jpg", "jpeg")
+
 
 class Segmenter:
     """A Ray Data batch function with state: one Model per actor, loaded once."""
@@ -40,6 +46,9 @@ class Segmenter:
             self.model = mobilenet_unet.Model.default(threads=threads)
         else:
             self.model = mobilenet_unet.Model.load(weights, threads=threads)
+        if self.model.n_classes > 256:
+            raise ValueError("%s: %d classes do not fit an 8-bit mask"
+                             % (self.model.source, self.model.n_classes))
         self.out_dir = out_dir
 
     def __call__(self, batch):
@@ -65,7 +74,7 @@ def segment_folder(images_dir, masks_dir, weights=None, workers=2, threads_per_w
     # its CPUs for the whole run). Ray Data still bounds the reads in flight by its memory
     # budget for queued blocks.
     ds = ray.data.read_images(os.path.abspath(images_dir), mode="RGB", include_paths=True,
-                              num_cpus=0)
+                              file_extensions=list(IMAGE_EXTENSIONS), num_cpus=0)
     masks = ds.map_batches(
         Segmenter,
         fn_constructor_kwargs={"out_dir": os.path.abspath(masks_dir), "weights": weights,
@@ -82,7 +91,7 @@ def segment_folder_one_process(images_dir, masks_dir, weights=None, threads=None
     """The same masks from one process and one Model, without Ray (the baseline)."""
     os.makedirs(masks_dir, exist_ok=True)
     segmenter = Segmenter(os.path.abspath(masks_dir), weights, threads)
-    exts = (".png", ".jpg", ".jpeg")
+    exts = tuple("." + e for e in IMAGE_EXTENSIONS)
     done = {}
     for name in sorted(os.listdir(images_dir)):
         if name.lower().endswith(exts):
