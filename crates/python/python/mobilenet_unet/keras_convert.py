@@ -428,6 +428,57 @@ def parse_size(text):
     return h, w
 
 
+def _alpha(weights, given):
+    """(alpha as a Decimal, how it was found): ``given`` checked against the shapes, or inferred."""
+    if given is not None:
+        check_alpha(weights, given)
+        return Decimal(str(given)).normalize(), "given"
+    alpha = infer_alpha(weights)
+    lo, hi, _ = alpha_candidates(weights)
+    return alpha, "inferred from filter counts (any alpha in [%s, %s) builds these shapes)" % (
+        lo.normalize(), hi.normalize())
+
+
+def _bn_epsilon(cfgs):
+    """The BatchNormalization epsilon the saved config gives (one for all), else Keras's 1e-3."""
+    eps = {cfgs[n].get("epsilon") for n in cfgs if n.endswith("_bn")} - {None}
+    if len(eps) > 1:
+        raise ConvertError("BatchNormalization layers use different epsilons %s" % sorted(eps))
+    return eps.pop() if eps else 1e-3
+
+
+def _checked_tensors(weights, expected, dtype_name):
+    """{"layer/weight": C-contiguous array in ``dtype_name``} after checking every name, shape
+    and value against ``expected``; every problem is named in one ConvertError."""
+    tensors = {}
+    for layer, arrays in weights.items():
+        for w, a in arrays.items():
+            tensors["%s/%s" % (layer, w)] = a
+    problems = ["missing %s" % k for k in expected if k not in tensors]
+    problems += ["unexpected %s" % k for k in tensors if k not in expected]
+    problems += ["%s has shape %s, expected %s" % (k, list(tensors[k].shape), list(expected[k]))
+                 for k in expected if k in tensors and tuple(tensors[k].shape) != expected[k]]
+    problems += ["%s has non-finite values" % k for k, a in tensors.items() if not np.all(np.isfinite(a))]
+    if problems:
+        raise ConvertError("; ".join(problems))
+    dtype = np.float16 if dtype_name == "f16" else np.float32
+    out = {k: np.ascontiguousarray(a.astype(dtype)) for k, a in tensors.items()}
+    if dtype == np.float16:
+        over = [k for k, a in out.items() if not np.all(np.isfinite(a))]
+        if over:
+            raise ConvertError("values overflow float16 in %s; use --dtype f32" % ", ".join(over))
+    return out
+
+
+def _input_size(given, config_layers, kseg):
+    """(height, width) from ``--input-size``, else the saved config's Input, else
+    keras-segmentation's ``PREFIX_config.json``; None if none says."""
+    size = parse_size(given) if given else input_size_from_config(config_layers)
+    if size is None and "input_height" in kseg and "input_width" in kseg:
+        size = parse_size("%dx%d" % (kseg["input_height"], kseg["input_width"]))
+    return size
+
+
 def convert_to_bytes(args):
     """Reads ``args.model`` and returns (format, alpha note, metadata, tensor count, safetensors
     bytes); ``args`` holds main()'s options (see ``options``)."""
@@ -439,14 +490,7 @@ def convert_to_bytes(args):
         raise ConvertError("the checkpoint's config says %d classes, logits_conv has %d"
                            % (kseg["n_classes"], n_classes))
 
-    if args.alpha is not None:
-        check_alpha(weights, args.alpha)
-        alpha, alpha_note = Decimal(str(args.alpha)).normalize(), "given"
-    else:
-        alpha = infer_alpha(weights)
-        lo, hi, _ = alpha_candidates(weights)
-        alpha_note = "inferred from filter counts (any alpha in [%s, %s) builds these shapes)" % (
-            lo.normalize(), hi.normalize())
+    alpha, alpha_note = _alpha(weights, args.alpha)
     alpha_f = float(alpha)
     l1_cin = weights["dec4_conv"]["kernel"].shape[2]
     l1_skip = l1_cin == 128 + int(64 * alpha_f)
@@ -459,30 +503,8 @@ def convert_to_bytes(args):
                            % (args.decoder_activation, act))
     act = act or args.decoder_activation or "none"
 
-    eps = {cfgs[n].get("epsilon") for n in cfgs if n.endswith("_bn")} - {None}
-    if len(eps) > 1:
-        raise ConvertError("BatchNormalization layers use different epsilons %s" % sorted(eps))
-    eps = eps.pop() if eps else 1e-3
-
-    tensors = {}
-    for layer, arrays in weights.items():
-        for w, a in arrays.items():
-            tensors["%s/%s" % (layer, w)] = a
-    expected = expected_shapes(alpha_f, n_classes, l1_skip)
-    problems = ["missing %s" % k for k in expected if k not in tensors]
-    problems += ["unexpected %s" % k for k in tensors if k not in expected]
-    problems += ["%s has shape %s, expected %s" % (k, list(tensors[k].shape), list(expected[k]))
-                 for k in expected if k in tensors and tuple(tensors[k].shape) != expected[k]]
-    problems += ["%s has non-finite values" % k for k, a in tensors.items() if not np.all(np.isfinite(a))]
-    if problems:
-        raise ConvertError("; ".join(problems))
-
-    dtype = np.float16 if args.dtype == "f16" else np.float32
-    out = {k: np.ascontiguousarray(a.astype(dtype)) for k, a in tensors.items()}
-    if dtype == np.float16:
-        over = [k for k, a in out.items() if not np.all(np.isfinite(a))]
-        if over:
-            raise ConvertError("values overflow float16 in %s; use --dtype f32" % ", ".join(over))
+    eps = _bn_epsilon(cfgs)
+    out = _checked_tensors(weights, expected_shapes(alpha_f, n_classes, l1_skip), args.dtype)
 
     meta = {
         "format": "mobilenet-unet",
@@ -497,9 +519,7 @@ def convert_to_bytes(args):
         "resize": args.resize,
         "label_resize": args.label_resize,
     }
-    size = parse_size(args.input_size) if args.input_size else input_size_from_config(config_layers)
-    if size is None and "input_height" in kseg and "input_width" in kseg:
-        size = parse_size("%dx%d" % (kseg["input_height"], kseg["input_width"]))
+    size = _input_size(args.input_size, config_layers, kseg)
     if size is not None:
         # The size the model was built (trained) at: what `segment` resizes images to.
         meta["input_height"], meta["input_width"] = str(size[0]), str(size[1])
