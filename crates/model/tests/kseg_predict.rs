@@ -108,6 +108,14 @@ fn compare(model: &Model, key: &str, rec: &Recorded) -> (f64, f64, usize) {
     let img = load_rgb(&fixtures().join(format!("{key}.png"))).expect("png");
     let seg = model.segment(&img).expect("segment");
     let clear = rec.margin.mapv(|m| m > 1e-4);
+    // The zips below would silently compare a prefix if the maps' sizes differed.
+    assert_eq!(seg.model_map.dim(), rec.model_map.dim(), "{key}: model map size");
+    assert_eq!(clear.dim(), rec.model_map.dim(), "{key}: margin size");
+    assert_eq!(
+        seg.class_map.dim(),
+        (img.height() as usize, img.width() as usize),
+        "{key}"
+    );
     let mut bad = 0;
     let equal_model = seg
         .model_map
