@@ -4,6 +4,8 @@
 //! names the Keras layers it computes), so the summary describes exactly what the engine runs.
 
 use crate::arch::{Architecture, LayerKind};
+use crate::preprocess::Preprocessing;
+use crate::resize::Resizing;
 use crate::weights::Weights;
 use serde_json::json;
 use std::fmt::Write;
@@ -175,9 +177,14 @@ pub fn summary_json(arch: &Architecture) -> serde_json::Value {
 /// What a weights file says about turning an image into input and a class map back into a
 /// mask: one line for the text summary.
 pub fn pipeline_text(w: &Weights) -> String {
+    pipeline_line(w.preprocessing, w.resizing)
+}
+
+/// [`pipeline_text`] from the two settings (what a loaded `Model` still knows of its weights).
+pub fn pipeline_line(preprocessing: Preprocessing, resizing: Resizing) -> String {
     format!(
-        "Image pipeline: resize {} -> preprocessing {} -> model -> label_resize {}\n",
-        w.resizing.image, w.preprocessing, w.resizing.labels
+        "Image pipeline: resize {} -> preprocessing {preprocessing} -> model -> label_resize {}\n",
+        resizing.image, resizing.labels
     )
 }
 

@@ -6,7 +6,7 @@
 
 use crate::arrays::checked;
 use crate::errors::to_py;
-use mobilenet_unet::summary::summary_text;
+use mobilenet_unet::summary::{pipeline_line, summary_text};
 use mobilenet_unet::{defaults, Model, Weights};
 use ndarray::Array2;
 use numpy::{IntoPyArray, PyArray2, PyArray3, PyArrayMethods};
@@ -134,9 +134,12 @@ impl NativeModel {
         ))
     }
 
-    /// The Keras-style model summary: every layer, its output shape and parameters.
+    /// The image pipeline the weights ask for (resize, preprocessing, label resize), then the
+    /// Keras-style model summary: every layer, its output shape and parameters.
     fn summary(&self) -> PyResult<String> {
-        Ok(summary_text(&self.model.architecture().map_err(to_py)?))
+        let arch = self.model.architecture().map_err(to_py)?;
+        let pipeline = pipeline_line(self.model.preprocessing(), self.model.resizing());
+        Ok(pipeline + &summary_text(&arch))
     }
 
     #[getter]
@@ -176,6 +179,16 @@ impl NativeModel {
     #[getter]
     fn preprocessing(&self) -> &'static str {
         self.model.preprocessing().name()
+    }
+
+    #[getter]
+    fn resize(&self) -> &'static str {
+        self.model.resizing().image.name()
+    }
+
+    #[getter]
+    fn label_resize(&self) -> &'static str {
+        self.model.resizing().labels.name()
     }
 
     #[getter]

@@ -119,6 +119,19 @@ def test_segment_bad_images(model):
     with pytest.raises(ValueError, match="colours"):
         model.predict_segmentation(inp=np.zeros((8, 8, 3), np.uint8), out_fname="/tmp/x.png",
                                    colors=[(1, 2, 3)])
+    with pytest.raises(ValueError, match="positive integers"):
+        model.predict_segmentation(inp=np.zeros((8, 8, 3), np.uint8), prediction_width=True,
+                                   prediction_height=4)
+    with pytest.raises(ValueError, match="no images"):
+        model.evaluate_segmentation(inp_images=[], annotations=[])
+
+
+def test_numpy_integer_sizes_are_sizes(model, tmp_path):
+    # NumPy users' sizes are often np.int64 (from .shape arithmetic): accepted like int.
+    out = tmp_path / "x.png"
+    model.predict_segmentation(inp=np.zeros((8, 8, 3), np.uint8), out_fname=str(out),
+                               prediction_width=np.int64(6), prediction_height=np.int32(5))
+    assert mobilenet_unet.read_image(out).shape == (5, 6, 3)
 
 
 def test_no_panic_reaches_python(model, tmp_path):

@@ -23,8 +23,12 @@ def test_attributes(model):
     assert model.n_classes == len(model.class_names) == 4
     assert (model.output_height, model.output_width) == (model.input_height // 2, model.input_width // 2)
     assert model.preprocessing in ("sub_mean", "divide", "sub_and_divide")
+    assert model.resize in ("cv2_linear", "antialias")
+    assert model.label_resize in ("cv2_nearest", "centre")
     lines = []
     model.summary(print_fn=lines.append)
+    assert lines[0] == "Image pipeline: resize %s -> preprocessing %s -> model -> label_resize %s" % (
+        model.resize, model.preprocessing, model.label_resize)
     assert any("conv_dw_1" in line for line in lines) and len(lines) > 30
     assert "mobilenet_unet.Model" in repr(model)
 

@@ -112,6 +112,18 @@ class Model:
         return self._m.preprocessing
 
     @property
+    def resize(self):
+        """How :meth:`segment` resizes an image to the input: ``cv2_linear`` (OpenCV's
+        ``cv2.resize``, bit for bit, as keras-segmentation) or ``antialias``."""
+        return self._m.resize
+
+    @property
+    def label_resize(self):
+        """How the class map is scaled back to the image: ``cv2_nearest`` (``cv2.INTER_NEAREST``)
+        or ``centre`` (pixel centres)."""
+        return self._m.label_resize
+
+    @property
     def alpha(self):
         """The encoder's width multiplier."""
         return self._m.alpha
@@ -122,8 +134,9 @@ class Model:
         return self._m.source
 
     def summary(self, print_fn=None):
-        """Prints every layer with its output shape and parameters, as Keras's ``summary``
-        (through ``print_fn``, one call per line, if given)."""
+        """Prints the image pipeline (resize, preprocessing, label resize), then every layer
+        with its output shape and parameters, as Keras's ``summary`` (through ``print_fn``, one
+        call per line, if given)."""
         for line in self._m.summary().rstrip("\n").split("\n"):
             (print_fn or print)(line)
 
@@ -152,8 +165,9 @@ class Model:
         """The class of every pixel of an image, at the image's size.
 
         ``image``: a path (PNG or JPEG) or an RGB ``uint8 [H, W, 3]`` array. It is resized to
-        the model's input size, preprocessed as the weights' metadata says, run, and the class
-        map is scaled back to ``[H, W]`` (nearest neighbour). Returns ``uint16 [H, W]``.
+        the model's input size, preprocessed, run, and the class map is scaled back to
+        ``[H, W]``, each step as the weights' metadata says (:attr:`resize`,
+        :attr:`preprocessing`, :attr:`label_resize`). Returns ``uint16 [H, W]``.
         """
         if _is_path(image):
             return self._m.segment_file(os.fspath(image))[2]
@@ -195,7 +209,8 @@ class Model:
         if inp is None:
             raise ValueError("inp: give a file name or a BGR uint8 [H, W, 3] array")
         sizes = (prediction_width, prediction_height)
-        if None not in sizes and not all(isinstance(v, int) and v > 0 for v in sizes):
+        if None not in sizes and not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                                         and v > 0 for v in sizes):
             raise ValueError("prediction_width and prediction_height: expected positive integers, "
                              "got %r x %r" % sizes)
         model_map, class_map, bgr = self._segment_bgr(inp)
@@ -258,6 +273,8 @@ class Model:
             raise TypeError("inp_images and annotations: expected lists")
         if len(inp_images) != len(annotations):
             raise ValueError("%d images but %d annotations" % (len(inp_images), len(annotations)))
+        if not inp_images:
+            raise ValueError("inp_images: no images to evaluate (the IoU of nothing is 0 / 0)")
         k = self.n_classes
         confusion = np.zeros((k, k), dtype=np.int64)  # [truth, predicted]
         for inp, ann in zip(inp_images, annotations):
