@@ -18,9 +18,9 @@ use crate::arch::{Graph, Step};
 use crate::error::{Error, Result};
 use crate::network::{ConvLayer, Kernel, Network};
 use crate::plan::{plan_arena, split_views, ValueSpec};
-use mobilenet_unet_kernels::softmax::softmax_channels_inplace;
+use mobilenet_unet_kernels::softmax::softmax_channels_inplace_with_tier;
 use mobilenet_unet_kernels::winograd::UpsampleConcat;
-use mobilenet_unet_kernels::Conv2dParams;
+use mobilenet_unet_kernels::{Conv2dParams, Tier};
 use ndarray::Array4;
 use std::ops::Range;
 
@@ -97,7 +97,12 @@ impl ForwardPlan {
 
 /// Lays out every value of `graph` for a `batch x height x width` input: arena values share
 /// memory when their lifetimes (first write to last read) do not overlap.
-pub(crate) fn plan(graph: &Graph, batch: usize, height: usize, width: usize) -> Result<ForwardPlan> {
+pub(crate) fn plan_forward(net: &Network, batch: usize, height: usize, width: usize) -> Result<ForwardPlan> {
+    plan_graph(&net.graph, batch, height, width)
+}
+
+/// [`plan_forward`] of a bare step list.
+fn plan_graph(graph: &Graph, batch: usize, height: usize, width: usize) -> Result<ForwardPlan> {
     let shapes = graph.shapes(batch, height, width)?;
     let lifetimes = graph.lifetimes();
     let in_arena: Vec<usize> = (0..graph.values.len())
@@ -136,7 +141,7 @@ pub(crate) fn plan(graph: &Graph, batch: usize, height: usize, width: usize) -> 
 
 /// A broken plan or step list: a bug, reported rather than undefined behaviour.
 fn internal(step: &Step, what: &str) -> Error {
-    Error::Config(format!("internal error at step {}: {what}", step.name))
+    Error::Internal(format!("step {}: {what}", step.name))
 }
 
 /// The caller's buffers and the arena, as one forward pass sees them.
@@ -198,6 +203,7 @@ impl Buffers<'_> {
 
 /// Runs convolution `step` on `[x, skip]` (its reads, `skip` empty unless it concatenates one).
 fn run_conv(
+    tier: Tier,
     graph: &Graph,
     step: &Step,
     layer: &ConvLayer,
@@ -206,14 +212,14 @@ fn run_conv(
     y: &mut [f32],
 ) -> Result<()> {
     match step.inputs {
-        Inputs::One(_) => layer.run(params, x, y),
+        Inputs::One(_) => layer.run(tier, params, x, y),
         Inputs::UpsampleConcat { low, .. } => {
             let input = UpsampleConcat {
                 low: x,
                 low_c: graph.values[low.0].channels,
                 skip,
             };
-            layer.run_upsample_concat(params, &input, y)
+            layer.run_upsample_concat(tier, params, &input, y)
         }
         Inputs::None => Err(internal(step, "a convolution without input")),
     }
@@ -221,8 +227,10 @@ fn run_conv(
 
 /// Runs the network. `input` is NHWC `[batch, height, width, 3]`, `output` is
 /// `[batch, height/2 · width/2, classes]` (softmax probabilities), `arena` has `plan.arena_len()`.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn forward(
     net: &Network,
+    tier: Tier,
     plan: &ForwardPlan,
     input: &[f32],
     arena: &mut [f32],
@@ -232,8 +240,8 @@ pub(crate) fn forward(
 ) -> Result<()> {
     let n = net.graph.steps.len();
     if net.kernels.len() != n || plan.shapes.params.len() != n {
-        return Err(Error::Config(format!(
-            "internal error: {n} steps, {} kernels, a plan for {} steps",
+        return Err(Error::Internal(format!(
+            "{n} steps, {} kernels, a plan for {} steps",
             net.kernels.len(),
             plan.shapes.params.len()
         )));
@@ -247,7 +255,7 @@ pub(crate) fn forward(
                 let params = params.ok_or_else(|| internal(step, "no convolution parameters"))?;
                 let (reads, y) = bufs.views(plan, step)?;
                 timed(&mut profile, &step.name, params.macs(), || {
-                    run_conv(&net.graph, step, layer, &params, reads, y)
+                    run_conv(tier, &net.graph, step, layer, &params, reads, y)
                 })?;
             }
             Kernel::Softmax => {
@@ -257,7 +265,7 @@ pub(crate) fn forward(
                 }
                 let k = net.graph.values[step.output.0].channels;
                 timed(&mut profile, &step.name, 0, || {
-                    softmax_channels_inplace(bufs.output, k)
+                    softmax_channels_inplace_with_tier(tier, bufs.output, k)
                 })?;
             }
         }
@@ -328,7 +336,7 @@ mod tests {
             let g = Graph::new(&cfg).unwrap();
             let life = g.lifetimes();
             for (n, h, w) in [(1, 32, 48), (2, 64, 16), (1, 416, 608)] {
-                let p = plan(&g, n, h, w).unwrap();
+                let p = plan_graph(&g, n, h, w).unwrap();
                 let placed: Vec<ValueId> = (0..g.values.len())
                     .map(ValueId)
                     .filter(|&v| arena_range(&p, v).is_some())
@@ -375,7 +383,7 @@ mod tests {
         // Bytes of the hand-written plan this step list replaced, measured on the same configs:
         // the derived lifetimes must let the planner share at least as much.
         for (cfg, before) in seed_and_l1_relu().into_iter().zip([24_281_088, 40_468_480]) {
-            let p = plan(&Graph::new(&cfg).unwrap(), 1, 416, 608).unwrap();
+            let p = plan_graph(&Graph::new(&cfg).unwrap(), 1, 416, 608).unwrap();
             assert!(
                 p.arena_len() * 4 <= before,
                 "{cfg:?}: {} > {before}",

@@ -20,9 +20,13 @@ use crate::arch::Graph;
 use crate::error::{Error, Result};
 use crate::weights::{Tensor, Weights};
 use mobilenet_unet_kernels::batchnorm::{fold_into_conv_hwio, fold_into_depthwise_hwc, BatchNorm};
-use mobilenet_unet_kernels::conv::{conv2d_nhwc, conv2d_upsample_concat, ConvWeights};
+use mobilenet_unet_kernels::conv::{
+    conv2d_nhwc_with_tier, conv2d_upsample_concat_with_tier, ConvChoice, ConvWeights,
+};
 use mobilenet_unet_kernels::winograd::UpsampleConcat;
-use mobilenet_unet_kernels::{Activation, ChannelAffine, Conv2dParams, ConvSpec, Epilogue};
+use mobilenet_unet_kernels::{
+    Activation, ChannelAffine, Conv2dParams, ConvAlgorithm, ConvSpec, Epilogue, Tier,
+};
 
 /// One convolution ready to run: packed weights and its fused epilogue.
 pub(crate) struct ConvLayer {
@@ -36,7 +40,7 @@ pub(crate) struct ConvLayer {
 
 impl ConvLayer {
     /// Reads, folds and packs the weights `op` names.
-    fn prepare(op: &ConvOp, weights: &mut Tensors, eps: f32) -> Result<ConvLayer> {
+    fn prepare(op: &ConvOp, weights: &mut Tensors, eps: f32, conv: ConvChoice) -> Result<ConvLayer> {
         let spec = op.spec;
         let mut w = weights.take(&format!("{}/kernel", op.layer))?.data;
         let mut bias = match op.bias {
@@ -61,11 +65,17 @@ impl ConvLayer {
         let template = spec.at(1, spec.kh, spec.kw)?;
         Ok(ConvLayer {
             spec,
-            weights: ConvWeights::prepare_with(&template, &w, conv_choice_from_env()?)?,
+            weights: ConvWeights::prepare_with(&template, &w, conv)?,
             bias,
             activation: op.activation,
             post,
         })
+    }
+
+    /// Whether the layer runs Winograd (whose per-thread scratch is the largest).
+    pub fn is_winograd(&self) -> bool {
+        let template = self.spec.at(1, self.spec.kh, self.spec.kw);
+        template.is_ok_and(|p| self.weights.algorithm(&p) == ConvAlgorithm::Winograd)
     }
 
     /// Output channels.
@@ -88,8 +98,9 @@ impl ConvLayer {
 
     /// Runs the layer on an NHWC `input` of `params` (made from this layer's spec), writing the
     /// NHWC output.
-    pub fn run(&self, params: &Conv2dParams, input: &[f32], output: &mut [f32]) -> Result<()> {
-        conv2d_nhwc(
+    pub fn run(&self, tier: Tier, params: &Conv2dParams, input: &[f32], output: &mut [f32]) -> Result<()> {
+        conv2d_nhwc_with_tier(
+            tier,
             params,
             input,
             &self.weights,
@@ -104,11 +115,13 @@ impl ConvLayer {
     /// without materialising it when the algorithm can read it in place.
     pub fn run_upsample_concat(
         &self,
+        tier: Tier,
         params: &Conv2dParams,
         input: &UpsampleConcat,
         output: &mut [f32],
     ) -> Result<()> {
-        conv2d_upsample_concat(
+        conv2d_upsample_concat_with_tier(
+            tier,
             params,
             input,
             &self.weights,
@@ -141,18 +154,18 @@ pub(crate) struct Network {
 impl Network {
     /// Folds and packs `weights` (which were validated against their own config), copying
     /// each tensor it reads.
-    pub fn prepare(weights: &Weights) -> Result<Network> {
-        Self::prepare_from(&mut Tensors::Borrowed(weights))
+    pub fn prepare(weights: &Weights, conv: ConvChoice) -> Result<Network> {
+        Self::prepare_from(&mut Tensors::Borrowed(weights), conv)
     }
 
     /// [`prepare`](Self::prepare) that consumes the weights, freeing every tensor as soon as
     /// its layer is prepared: the load-time memory peak is then about the prepared model, not
     /// the file plus the prepared model.
-    pub fn prepare_owned(weights: Weights) -> Result<Network> {
-        Self::prepare_from(&mut Tensors::Owned(weights))
+    pub fn prepare_owned(weights: Weights, conv: ConvChoice) -> Result<Network> {
+        Self::prepare_from(&mut Tensors::Owned(weights), conv)
     }
 
-    fn prepare_from(weights: &mut Tensors) -> Result<Network> {
+    fn prepare_from(weights: &mut Tensors, conv: ConvChoice) -> Result<Network> {
         let graph = Graph::new(&weights.weights().config)?;
         let eps = weights.weights().bn_epsilon;
         let kernels = graph
@@ -161,7 +174,7 @@ impl Network {
             .map(|step| {
                 Ok(match &step.op {
                     Op::Input => Kernel::Input,
-                    Op::Conv(op) => Kernel::Conv(Box::new(ConvLayer::prepare(op, weights, eps)?)),
+                    Op::Conv(op) => Kernel::Conv(Box::new(ConvLayer::prepare(op, weights, eps, conv)?)),
                     Op::Softmax => Kernel::Softmax,
                 })
             })
@@ -173,7 +186,14 @@ impl Network {
     pub fn output(&self) -> Result<ValueId> {
         self.graph
             .output()
-            .ok_or_else(|| Error::Config("internal error: the network has no steps".into()))
+            .ok_or_else(|| Error::Internal("the network has no steps".into()))
+    }
+
+    /// Whether any layer runs Winograd.
+    pub fn has_winograd(&self) -> bool {
+        self.kernels
+            .iter()
+            .any(|k| matches!(k, Kernel::Conv(layer) if layer.is_winograd()))
     }
 
     /// Number of classes (channels of the result).
@@ -253,13 +273,4 @@ fn batchnorm(weights: &mut Tensors, name: &str, eps: f32) -> Result<BatchNorm> {
         t("moving_variance")?,
         eps,
     )?)
-}
-
-/// `MOBILENET_UNET_CONV` as a [`ConvChoice`] (the kernels no longer read it themselves).
-fn conv_choice_from_env() -> Result<mobilenet_unet_kernels::conv::ConvChoice> {
-    use mobilenet_unet_kernels::conv::{ConvChoice, CONV_ENV};
-    Ok(match std::env::var(CONV_ENV) {
-        Ok(v) => ConvChoice::from_name(&v)?,
-        Err(_) => ConvChoice::Auto,
-    })
 }
