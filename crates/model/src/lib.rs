@@ -49,7 +49,7 @@ pub mod model;
 mod network;
 #[cfg(feature = "npy")]
 pub mod npy;
-pub mod plan;
+mod plan;
 pub mod preprocess;
 pub mod reference;
 pub mod segment;
