@@ -13,10 +13,10 @@
 //!
 //! Which layers exist, which tensors each reads and where its BN goes is the step list's
 //! ([`crate::arch::graph`], one [`ConvOp`] per convolution); this module follows that recipe,
-//! one prepared [`Kernel`] per step.
+//! one [`PreparedStep`] per step: the step and what runs it, in one list.
 
 use crate::arch::graph::{BatchNormPlacement, ConvOp, Op, ValueId};
-use crate::arch::Graph;
+use crate::arch::{Graph, Step};
 use crate::error::{Error, Result};
 use crate::weights::{Tensor, Weights};
 use mobilenet_unet_kernels::batchnorm::{fold_into_conv_hwio, fold_into_depthwise_hwc, BatchNorm};
@@ -133,8 +133,9 @@ impl ConvLayer {
     }
 }
 
-/// A step's prepared kernel.
-pub(crate) enum Kernel {
+/// What runs a step, prepared (not to be confused with the kernels crate's `Kernel`, one
+/// function of its dispatch table).
+pub(crate) enum StepRunner {
     /// The graph's input: nothing to run.
     Input,
     /// A convolution with packed weights.
@@ -143,12 +144,22 @@ pub(crate) enum Kernel {
     Softmax,
 }
 
-/// The network, prepared: the step list and, for each step, its kernel.
+/// One step of the forward pass, ready to run: what it reads and writes, and what runs it.
+/// (Its shapes depend on the input size: they are in the plan, `crate::plan::ForwardPlan`.)
+pub(crate) struct PreparedStep {
+    /// The graph's step.
+    pub step: Step,
+    /// Its prepared kernel.
+    pub runner: StepRunner,
+}
+
+/// The network, prepared.
 pub(crate) struct Network {
-    /// The steps, in order.
+    /// The values and the step list, for planning (lifetimes, shapes).
     pub graph: Graph,
-    /// `kernels[i]` runs `graph.steps[i]`.
-    pub kernels: Vec<Kernel>,
+    /// The same steps in the same order, each with its prepared kernel: what the forward pass
+    /// walks.
+    pub steps: Vec<PreparedStep>,
 }
 
 impl Network {
@@ -168,18 +179,22 @@ impl Network {
     fn prepare_from(weights: &mut Tensors, conv: ConvChoice) -> Result<Network> {
         let graph = Graph::new(&weights.weights().config)?;
         let eps = weights.weights().bn_epsilon;
-        let kernels = graph
+        let steps = graph
             .steps
             .iter()
             .map(|step| {
-                Ok(match &step.op {
-                    Op::Input => Kernel::Input,
-                    Op::Conv(op) => Kernel::Conv(Box::new(ConvLayer::prepare(op, weights, eps, conv)?)),
-                    Op::Softmax => Kernel::Softmax,
+                let runner = match &step.op {
+                    Op::Input => StepRunner::Input,
+                    Op::Conv(op) => StepRunner::Conv(Box::new(ConvLayer::prepare(op, weights, eps, conv)?)),
+                    Op::Softmax => StepRunner::Softmax,
+                };
+                Ok(PreparedStep {
+                    step: step.clone(),
+                    runner,
                 })
             })
             .collect::<Result<_>>()?;
-        Ok(Network { graph, kernels })
+        Ok(Network { graph, steps })
     }
 
     /// The network's result: `[N, H/2, W/2, classes]` probabilities.
@@ -191,9 +206,9 @@ impl Network {
 
     /// Whether any layer runs Winograd.
     pub fn has_winograd(&self) -> bool {
-        self.kernels
+        self.steps
             .iter()
-            .any(|k| matches!(k, Kernel::Conv(layer) if layer.is_winograd()))
+            .any(|s| matches!(&s.runner, StepRunner::Conv(layer) if layer.is_winograd()))
     }
 
     /// Number of classes (channels of the result).
