@@ -1,6 +1,7 @@
 //! Embeds the default weights (trained by tools/train.py) when the `default-model` feature is on
 //! and the repository has them. Without the feature nothing is embedded: a library user who
-//! brings their own weights does not carry 4.9 MB of someone else's model in every binary.
+//! brings their own weights does not carry 7.1 MB [fact:size.default_model_mb] of someone
+//! else's model in every binary.
 use std::path::Path;
 
 fn main() {

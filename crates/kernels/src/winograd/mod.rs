@@ -53,9 +53,11 @@
 //!   the same way whichever block it lands in, so results are bit-identical for any thread
 //!   count.
 //!
-//! The transforms are written once over a vector of channels (`transform.rs`) and
-//! instantiated per tier (`[f32; 8]` portable, `__m256` AVX2, `__m512` AVX-512); the 36
-//! products run on the tier's GEMM micro-kernel.
+//! The transforms are written once over the crate's vector of channels ([`crate::lanes`],
+//! `transform.rs`) and instantiated per tier (`[f32; 8]` portable, `__m256` AVX2, `__m512`
+//! AVX-512, `float32x4_t` NEON); the 36 products run on the tier's GEMM micro-kernel. The
+//! reference tier runs the same schedule with textbook f64 transforms per tile and the naive
+//! GEMM.
 
 #[cfg(target_arch = "aarch64")]
 mod aarch64;
@@ -69,6 +71,7 @@ use crate::dispatch::{kernel, GemmItemFn, Kernel, KernelTable};
 use crate::epilogue::Epilogue;
 use crate::error::{check_len, KernelError, Result};
 use crate::gemm::{self, MatrixA, PackedB, MR};
+use crate::lanes::Portable;
 use crate::params::Conv2dParams;
 use crate::tier::Tier;
 use crate::upsample::{upsample_nearest_nhwc_with_tier, UpsampleShape};
@@ -384,8 +387,10 @@ pub fn winograd_conv3x3_nhwc(
     )
 }
 
-/// [`winograd_conv3x3_nhwc`] with an explicit tier. [`Tier::Reference`] runs the f64
-/// textbook algorithm ([`reference::winograd_conv3x3_nhwc`]) on the recovered HWIO weights.
+/// [`winograd_conv3x3_nhwc`] with an explicit tier. Every tier runs the same schedule with its
+/// own transforms and GEMM from the kernel table (the reference tier: per-tile textbook
+/// transforms in f64 and the naive GEMM); the f64 algorithm over the whole tensor is the
+/// oracle [`reference::winograd_conv3x3_nhwc`].
 pub fn winograd_conv3x3_nhwc_with_tier(
     tier: Tier,
     params: &Conv2dParams,
@@ -452,20 +457,6 @@ fn run(
         });
     }
     let tier = tier.ensure_available()?;
-    if tier == Tier::Reference {
-        let x = match source {
-            Source::Nhwc(x) => x.to_vec(),
-            Source::UpsampleConcat(u) => u.to_nhwc_with_tier(Tier::Reference, params)?,
-        };
-        return reference::winograd_conv3x3_nhwc(
-            params,
-            &x,
-            &weights.to_hwio(),
-            output,
-            out_pixel_stride,
-            epilogue,
-        );
-    }
     if g.tiles() == 0 {
         return Ok(());
     }
@@ -662,6 +653,14 @@ pub(crate) struct TransformKernels {
     pub output: Kernel<OutputTileFn>,
 }
 
+/// The reference tier's transforms: textbook matrix products per tile, in f64.
+pub(crate) fn reference_transforms() -> TransformKernels {
+    TransformKernels {
+        input: kernel!(reference::input_tile_reference),
+        output: kernel!(reference::output_tile_reference),
+    }
+}
+
 /// The portable tier's transforms: the generic schedule on `[f32; 8]`.
 pub(crate) fn portable_transforms() -> TransformKernels {
     TransformKernels {
@@ -697,7 +696,7 @@ fn f32_winograd_f4x4_input_portable(
     v_stride: usize,
     v_c0: usize,
 ) {
-    transform::input_tile::<transform::Portable>(input, window, c, v, v_stride, v_c0)
+    transform::input_tile::<Portable>(input, window, c, v, v_stride, v_c0)
 }
 
 /// The portable output transform of one tile.
@@ -708,7 +707,7 @@ fn f32_winograd_f4x4_output_portable(
     out: &mut TileOutput,
     epilogue: &Epilogue,
 ) {
-    transform::output_tile::<transform::Portable>(m, xi_stride, c, out, epilogue)
+    transform::output_tile::<Portable>(m, xi_stride, c, out, epilogue)
 }
 
 thread_local! {
