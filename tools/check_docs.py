@@ -55,7 +55,12 @@ def verify_facts(checks):
     def layer(c):
         return c["what"].split(" ")[0] in LAYER_TYPES and "oracle" not in c["what"]
 
+    argmax = [float(m.group(1)) for c in checks
+              for m in [re.search(r"argmax agrees on ([0-9.]+)%", c["note"])] if m]
+    if not argmax:
+        raise SystemExit("verify.json: no argmax agreement in any note")
     return {
+        "verify.argmax_min_pct": min(argmax),
         "verify.checks": len(checks),
         "verify.failed": sum(not c["pass"] for c in checks),
         "verify.layer_direct_max_rel": worst(lambda c: layer(c) and "winograd" not in c["what"]),
@@ -118,7 +123,7 @@ def agrees(prose, value):
     mantissa = text.lower().split("e")[0].lstrip("-")
     digits = len(mantissa.replace(".", "").lstrip("0")) or 1
     if "." not in mantissa and "e" not in text.lower():
-        return float(text) == round(value)  # an integer is exact
+        return float(text) == value  # an integer claims the exact value (100% means 100.00%)
     return float(f"{value:.{digits}g}") == float(text)
 
 
