@@ -105,8 +105,9 @@ pub(crate) type ExpFn = fn(&[f32], &mut [f32]);
 pub(crate) type GemmItemFn = fn(ItemArgs);
 /// The output rows made from one input row of a nearest upsampling (see `upsample/mod.rs`).
 pub(crate) type UpsampleFn = fn(&UpsampleShape, &[f32], &mut [f32]);
-/// Output pixels `p0 .. p0 + count` of a small-N convolution (see `conv/small_n.rs`).
-pub(crate) type SmallNFn = fn(&SmallN, usize, usize, &mut [f32], usize);
+/// Output pixels `p0 .. p0 + count` of a small-N convolution, with a reusable tap list (see
+/// `conv/small_n.rs`).
+pub(crate) type SmallNFn = fn(&SmallN, usize, usize, &mut [f32], usize, &mut Vec<(usize, usize)>);
 /// Output row `r` (counted over all images) of a zero padding (see `pad/mod.rs`).
 pub(crate) type PadRowFn = fn(&PadShape, &[f32], usize, &mut [f32]);
 /// The output pixels from pixel `p0` on of a channel concatenation: `(inputs, channels, p0,

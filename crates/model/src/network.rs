@@ -61,7 +61,7 @@ impl ConvLayer {
         let template = spec.at(1, spec.kh, spec.kw)?;
         Ok(ConvLayer {
             spec,
-            weights: ConvWeights::prepare(&template, &w)?,
+            weights: ConvWeights::prepare_with(&template, &w, conv_choice_from_env()?)?,
             bias,
             activation: op.activation,
             post,
@@ -253,4 +253,13 @@ fn batchnorm(weights: &mut Tensors, name: &str, eps: f32) -> Result<BatchNorm> {
         t("moving_variance")?,
         eps,
     )?)
+}
+
+/// `MOBILENET_UNET_CONV` as a [`ConvChoice`] (the kernels no longer read it themselves).
+fn conv_choice_from_env() -> Result<mobilenet_unet_kernels::conv::ConvChoice> {
+    use mobilenet_unet_kernels::conv::{ConvChoice, CONV_ENV};
+    Ok(match std::env::var(CONV_ENV) {
+        Ok(v) => ConvChoice::from_name(&v)?,
+        Err(_) => ConvChoice::Auto,
+    })
 }

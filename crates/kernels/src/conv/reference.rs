@@ -69,8 +69,16 @@ pub fn conv2d_nhwc(
 /// Output pixels `p0 .. p0 + count` of a small-N convolution, one element at a time in the
 /// order of [`conv2d_nhwc`] (taps, then input channels), reading the weights from their
 /// prepared columns (`cols[co·K + (ky·KW + kx)·Cin + ci]`): the reference tier's small-N
-/// kernel. Pixel `p0 + i`, channel `co` goes to `out[i·stride + co]`.
-pub(crate) fn conv_pixels_reference(s: &SmallN, p0: usize, count: usize, out: &mut [f32], stride: usize) {
+/// kernel. Pixel `p0 + i`, channel `co` goes to `out[i·stride + co]`. (The tap list the fast
+/// tiers reuse is not needed here.)
+pub(crate) fn conv_pixels_reference(
+    s: &SmallN,
+    p0: usize,
+    count: usize,
+    out: &mut [f32],
+    stride: usize,
+    _taps: &mut Vec<(usize, usize)>,
+) {
     let p = s.params;
     let (oh, ow) = p.out_hw();
     let k = p.kh * p.kw * p.in_c;

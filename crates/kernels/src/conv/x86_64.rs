@@ -23,9 +23,16 @@ pub(super) fn kernel() -> Option<Kernel<SmallNFn>> {
 }
 
 /// [`small_n::run_pixels`] with the FMA dot products.
-fn f32_conv_small_n_dot8_fma(s: &SmallN, p0: usize, count: usize, out: &mut [f32], stride: usize) {
+fn f32_conv_small_n_dot8_fma(
+    s: &SmallN,
+    p0: usize,
+    count: usize,
+    out: &mut [f32],
+    stride: usize,
+    taps: &mut Vec<(usize, usize)>,
+) {
     // SAFETY: only `kernel()` hands this function out, after AVX2 and FMA were detected.
-    unsafe { run_pixels_fma(DotFma { _detected: () }, s, p0, count, out, stride) }
+    unsafe { run_pixels_fma(DotFma { _detected: () }, s, p0, count, out, stride, taps) }
 }
 
 /// The pixel loop compiled with AVX2+FMA enabled, so the dot products inline into it.
@@ -33,8 +40,16 @@ fn f32_conv_small_n_dot8_fma(s: &SmallN, p0: usize, count: usize, out: &mut [f32
 /// # Safety
 /// The CPU must support AVX2 and FMA.
 #[target_feature(enable = "avx2,fma")]
-unsafe fn run_pixels_fma(dot: DotFma, s: &SmallN, p0: usize, count: usize, out: &mut [f32], stride: usize) {
-    small_n::run_pixels(dot, s, p0, count, out, stride)
+unsafe fn run_pixels_fma(
+    dot: DotFma,
+    s: &SmallN,
+    p0: usize,
+    count: usize,
+    out: &mut [f32],
+    stride: usize,
+    taps: &mut Vec<(usize, usize)>,
+) {
+    small_n::run_pixels(dot, s, p0, count, out, stride, taps)
 }
 
 impl Dot for DotFma {

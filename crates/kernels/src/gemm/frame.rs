@@ -22,11 +22,11 @@
 //! left) is computed into a local `MR x NR` array and only its valid part is stored, with the
 //! scalar epilogue, so nothing outside the `m x n` window of C is written.
 
-use super::pack::{aligned_scratch, with_scratch, PackA, PackedB};
+use super::pack::{aligned_scratch, PackA, PackedB};
 use super::{KC, MC, MR, NC, NR};
 use crate::epilogue::Epilogue;
+use crate::scratch::{with_scratch, ScratchStack};
 use rayon::prelude::*;
-use std::cell::RefCell;
 
 /// A rank-kc update of one full `MR x NR` tile of C.
 pub(crate) trait MicroKernel: Copy {
@@ -92,7 +92,18 @@ pub(crate) struct ItemArgs<'a> {
 
 thread_local! {
     /// The packed-A scratch of this thread, grown once and reused by every call.
-    static A_SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    static A_SCRATCH: ScratchStack<f32> = const { ScratchStack::new() };
+}
+
+/// Floats of the largest packed A block (`MC x KC`): the A scratch is made this large the first
+/// time, so that it never grows again whatever GEMM this thread meets later.
+const A_SCRATCH_FLOATS: usize = MC * KC;
+
+/// Makes this thread's A scratch its full size now (see [`crate::reserve_thread_scratch`]).
+pub(crate) fn reserve_a_scratch() {
+    with_scratch(&A_SCRATCH, |buf| {
+        aligned_scratch(buf, A_SCRATCH_FLOATS);
+    });
 }
 
 /// K block boundaries: `ceil(k / KC)` blocks of (almost) equal depth, so there is no sliver of
@@ -180,7 +191,11 @@ fn run_rows(
     run_item: &impl Fn(ItemArgs),
 ) {
     let scratch_len = MC.min(rows.next_multiple_of(MR)) * kc_step(a.k());
+    debug_assert!(scratch_len <= A_SCRATCH_FLOATS);
     with_scratch(&A_SCRATCH, |buf| {
+        if buf.is_empty() {
+            aligned_scratch(buf, A_SCRATCH_FLOATS);
+        }
         run_item(ItemArgs {
             a,
             b,

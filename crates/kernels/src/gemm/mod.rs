@@ -38,9 +38,9 @@
 //!
 //! # Scratch memory
 //!
-//! The packed A block (at most `MC x KC` floats, 150 KiB) lives in a thread-local `Vec` that
-//! grows once per thread and is reused by every later call: no allocation on the hot path and
-//! no workspace argument to thread through the callers.
+//! The packed A block (at most `MC x KC` floats, 150 KiB) lives in a thread-local buffer
+//! (`crate::scratch`) that grows once per thread and is reused by every later call: no
+//! allocation on the hot path and no workspace argument to thread through the callers.
 
 #[cfg(target_arch = "aarch64")]
 mod aarch64;
@@ -51,8 +51,8 @@ pub mod reference;
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
 
-pub(crate) use frame::ItemArgs;
-pub(crate) use pack::{interleave6, with_scratch};
+pub(crate) use frame::{reserve_a_scratch, ItemArgs};
+pub(crate) use pack::interleave6;
 pub use pack::{MatrixA, PackA, PackedB};
 
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]

@@ -33,19 +33,6 @@ pub(crate) fn aligned_scratch(buf: &mut Vec<f32>, len: usize) -> &mut [f32] {
     &mut buf[off..off + len]
 }
 
-/// Runs `f` with this thread's reusable scratch buffer `key` (grown by `f` as needed, kept for
-/// the next call). A nested call on the same thread — rayon may run another kernel's work item
-/// here while this one waits — finds the cell borrowed and gets a fresh buffer, never a panic.
-pub(crate) fn with_scratch<R>(
-    key: &'static std::thread::LocalKey<std::cell::RefCell<Vec<f32>>>,
-    f: impl FnOnce(&mut Vec<f32>) -> R,
-) -> R {
-    key.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut buf) => f(&mut buf),
-        Err(_) => f(&mut Vec::new()),
-    })
-}
-
 /// B packed into NR-wide column panels, built once when the weights load.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PackedB {

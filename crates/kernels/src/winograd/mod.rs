@@ -42,7 +42,8 @@
 //! - **Once, at load** ([`WinogradWeights::prepare`]): `U_ξ = (G g Gᵀ)_ξ` for every filter,
 //!   computed in f64 and packed as 36 GEMM B matrices ([`PackedB`], `Cin x Cout` each). This is
 //!   4x the memory of the 3x3 weights (36 floats per filter instead of 9).
-//! - **Per block of tiles** (its scratch in a thread-local buffer): the input transform writes
+//! - **Per block of tiles** (its scratch in a thread-local buffer, like the list of output
+//!   pieces: a warmed-up call allocates nothing): the input transform writes
 //!   `V` as `[tile][ξ][Cin]`; the 36 GEMMs read it with leading dimension `36·Cin` and write
 //!   `M` as `[ξ][tile][Cout]`; the output transform turns each tile's `M` into 16 output pixels
 //!   and applies the fused epilogue.
@@ -73,10 +74,10 @@ use crate::error::{check_len, KernelError, Result};
 use crate::gemm::{self, MatrixA, PackedB, MR};
 use crate::lanes::Portable;
 use crate::params::Conv2dParams;
+use crate::scratch::{recycle, with_scratch, ScratchStack};
 use crate::tier::Tier;
 use crate::upsample::{upsample_nearest_nhwc_with_tier, UpsampleShape};
 use rayon::prelude::*;
-use std::cell::RefCell;
 use transform::{TileOutput, TileWindow};
 
 /// Output tile side: F(4x4, 3x3) computes 4x4 outputs per tile.
@@ -104,6 +105,47 @@ pub struct WinogradWeights {
     out_c: usize,
     /// `u[ξ]` is `U_ξ`, a `Cin x Cout` matrix packed as GEMM B.
     u: Vec<PackedB>,
+    /// The output pieces' lists of this layer's calls, kept (empty) for their allocations.
+    pieces: PieceLists,
+}
+
+/// Empty lists of output pieces, one per call of a layer running at the same time, kept with
+/// the layer's weights rather than per thread: a call's list is as long as its layer needs,
+/// and whichever thread makes the call then finds one of the right capacity.
+#[derive(Default)]
+struct PieceLists(std::sync::Mutex<Vec<Vec<RowPiece<'static>>>>);
+
+impl PieceLists {
+    /// Runs `f` with a list (empty), and keeps it afterwards.
+    fn with<R>(&self, f: impl FnOnce(&mut Vec<RowPiece<'static>>) -> R) -> R {
+        let pop = || self.0.lock().ok()?.pop();
+        let mut list = pop().unwrap_or_default();
+        let result = f(&mut list);
+        if let Ok(mut lists) = self.0.lock() {
+            lists.push(list);
+        }
+        result
+    }
+}
+
+impl Clone for PieceLists {
+    /// A new, empty cache: only capacity is ever kept in it.
+    fn clone(&self) -> Self {
+        PieceLists::default()
+    }
+}
+
+impl PartialEq for PieceLists {
+    /// Always equal: the cache holds no data.
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for PieceLists {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PieceLists")
+    }
 }
 
 impl WinogradWeights {
@@ -135,7 +177,12 @@ impl WinogradWeights {
                 }
             }
         }
-        Ok(WinogradWeights { in_c, out_c, u })
+        Ok(WinogradWeights {
+            in_c,
+            out_c,
+            u,
+            pieces: PieceLists::default(),
+        })
     }
 
     /// Input channels.
@@ -202,13 +249,17 @@ enum Source<'a> {
     UpsampleConcat(UpsampleConcat<'a>),
 }
 
+/// One tensor the input transform reads: `(data, channels, upsampling, first channel of V)`.
+type Part<'a> = (&'a [f32], usize, usize, usize);
+
 impl Source<'_> {
-    /// The source tensors as `(data, channels, upsampling, first channel of V)` parts.
-    fn parts(&self, in_c: usize) -> Vec<(&[f32], usize, usize, usize)> {
+    /// The source tensors as one or two [`Part`]s (the second slot unused when `.1 == 1`).
+    fn parts(&self, in_c: usize) -> ([Part<'_>; 2], usize) {
+        let none: Part = (&[], 0, 1, 0);
         match *self {
-            Source::Nhwc(x) => vec![(x, in_c, 1, 0)],
-            Source::UpsampleConcat(u) if u.low_c == in_c => vec![(u.low, in_c, 2, 0)],
-            Source::UpsampleConcat(u) => vec![(u.low, u.low_c, 2, 0), (u.skip, in_c - u.low_c, 1, u.low_c)],
+            Source::Nhwc(x) => ([(x, in_c, 1, 0), none], 1),
+            Source::UpsampleConcat(u) if u.low_c == in_c => ([(u.low, in_c, 2, 0), none], 1),
+            Source::UpsampleConcat(u) => ([(u.low, u.low_c, 2, 0), (u.skip, in_c - u.low_c, 1, u.low_c)], 2),
         }
     }
 
@@ -485,21 +536,37 @@ fn run_scheduled(
     schedule: Schedule,
 ) -> Result<()> {
     let g = *g;
-    let blocks = split_blocks(&g, output, out_pixel_stride, schedule.tiles_per_block());
+    let per_block = schedule.tiles_per_block();
+    let (parts, n_parts) = source.parts(g.in_c);
     let job = Job {
         g: &g,
-        parts: source.parts(g.in_c),
+        parts: &parts[..n_parts],
         weights,
         stride: out_pixel_stride,
         epilogue,
+        per_block,
     };
     let table = KernelTable::for_tier(tier)?;
-    let run =
-        |block: &mut Block, parallel: bool| job.run_block(table.gemm.run, block, table.winograd, parallel);
-    match schedule {
-        Schedule::Phases(_) => blocks.into_iter().try_for_each(|mut b| run(&mut b, true)),
-        Schedule::PerThread(_) => blocks.into_par_iter().try_for_each(|mut b| run(&mut b, false)),
-    }
+    let run = |block: &mut [RowPiece], parallel: bool| {
+        job.run_block(table.gemm.run, block, table.winograd, parallel)
+    };
+    // The pieces' list keeps its allocation from call to call (it borrows `output`, so it
+    // is recycled empty rather than kept).
+    weights.pieces.with(|kept| {
+        let mut pieces = recycle(std::mem::take(kept));
+        split_pieces(&g, output, out_pixel_stride, per_block, &mut pieces);
+        // Pieces are in block order: each block is one run of equal `block` numbers.
+        let result = match schedule {
+            Schedule::Phases(_) => pieces
+                .chunk_by_mut(|a, b| a.block == b.block)
+                .try_for_each(|b| run(b, true)),
+            Schedule::PerThread(_) => pieces
+                .par_chunk_by_mut(|a, b| a.block == b.block)
+                .try_for_each(|b| run(b, false)),
+        };
+        *kept = recycle(pieces);
+        result
+    })
 }
 
 /// How the blocks share the threads (either way every tile is computed the same way).
@@ -568,73 +635,65 @@ fn tiles_per_block(g: &Geometry) -> usize {
 /// The output pixels of one tile row that belong to one block: tiles `tx0 .. tx1` of tile row
 /// `ty` of image `image`.
 pub(crate) struct RowPiece<'a> {
-    image: usize,
-    ty: usize,
+    /// The block this piece belongs to (its tiles' index in (image, ty, tx) order, divided
+    /// by the tiles per block).
+    block: usize,
+    /// Index of the piece's first tile in (image, ty, tx) order.
+    first_tile: usize,
     tx0: usize,
     tx1: usize,
-    /// Output rows `4·ty ..` (only those inside the image), each starting at pixel column
-    /// `4·tx0`, pixel `j` at `row[j·stride ..]`.
-    rows: Vec<&'a mut [f32]>,
+    /// Output rows `4·ty ..` (the first `rows_in` lie inside the image; the others are
+    /// empty), each starting at pixel column `4·tx0`, pixel `j` at `row[j·stride ..]`.
+    rows: [&'a mut [f32]; TILE],
+    rows_in: usize,
 }
 
-/// A run of consecutive tiles (in (image, ty, tx) order) and the output it alone writes.
-struct Block<'a> {
-    pieces: Vec<RowPiece<'a>>,
-    tiles: usize,
-}
-
-/// Cuts `output` into the disjoint pieces that each block of `per_block` tiles writes, by
-/// walking the output pixels in memory order (so no two blocks ever share a slice).
-fn split_blocks<'a>(g: &Geometry, output: &'a mut [f32], stride: usize, per_block: usize) -> Vec<Block<'a>> {
-    let mut blocks: Vec<Block> = (0..g.tiles().div_ceil(per_block))
-        .map(|_| Block {
-            pieces: Vec::new(),
-            tiles: 0,
-        })
-        .collect();
+/// Cuts `output` into the disjoint pieces that the blocks of `per_block` consecutive tiles
+/// write, by walking the output pixels in memory order (so no two pieces ever share a slice),
+/// into `pieces` (cleared first). The pieces come out in block order.
+fn split_pieces<'a>(
+    g: &Geometry,
+    output: &'a mut [f32],
+    stride: usize,
+    per_block: usize,
+    pieces: &mut Vec<RowPiece<'a>>,
+) {
+    pieces.clear();
     let mut rest = output;
     for image in 0..g.batch {
         for ty in 0..g.tiles_h {
             let first = (image * g.tiles_h + ty) * g.tiles_w;
-            // (block, tx0, tx1) segments of this tile row.
-            let mut segments = Vec::new();
+            // This tile row's pieces: cut where a block ends, and after at most PIECE_TILES
+            // tiles, so that the output phase has enough independent items for every thread
+            // even when a block spans few tile rows.
+            let row_start = pieces.len();
+            let rows_in = TILE.min(g.out_h - ty * TILE);
             let mut tx = 0;
             while tx < g.tiles_w {
                 let b = (first + tx) / per_block;
-                // Pieces of at most PIECE_TILES tiles, so that the output phase has enough
-                // independent items for every thread even when a block spans few tile rows.
                 let end = ((b + 1) * per_block - first).min(g.tiles_w).min(tx + PIECE_TILES);
-                segments.push((b, tx, end));
+                pieces.push(RowPiece {
+                    block: b,
+                    first_tile: first + tx,
+                    tx0: tx,
+                    tx1: end,
+                    rows: Default::default(),
+                    rows_in,
+                });
                 tx = end;
             }
-            let rows = TILE.min(g.out_h - ty * TILE);
-            let mut pieces: Vec<RowPiece> = segments
-                .iter()
-                .map(|&(_, tx0, tx1)| RowPiece {
-                    image,
-                    ty,
-                    tx0,
-                    tx1,
-                    rows: Vec::with_capacity(rows),
-                })
-                .collect();
-            for _ in 0..rows {
-                for piece in pieces.iter_mut() {
+            for r in 0..rows_in {
+                for piece in pieces[row_start..].iter_mut() {
                     let pixels = (piece.tx1 * TILE).min(g.out_w) - piece.tx0 * TILE;
                     // The very last pixel may own only `out_c` floats, not a whole stride.
                     let take = (pixels * stride).min(rest.len());
                     let (mine, tail) = std::mem::take(&mut rest).split_at_mut(take);
-                    piece.rows.push(mine);
+                    piece.rows[r] = mine;
                     rest = tail;
                 }
             }
-            for (piece, &(b, tx0, tx1)) in pieces.into_iter().zip(&segments) {
-                blocks[b].tiles += tx1 - tx0;
-                blocks[b].pieces.push(piece);
-            }
         }
     }
-    blocks
 }
 
 /// The input transform of one tile: `v[ξ·v_stride + v_c0 + ch]` = frequency ξ of channel
@@ -712,17 +771,29 @@ fn f32_winograd_f4x4_output_portable(
 
 thread_local! {
     /// V and M of the block the calling thread runs, grown once and reused.
-    static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    static SCRATCH: ScratchStack<f32> = const { ScratchStack::new() };
+}
+
+/// Makes this thread's V and M scratch [`SCRATCH_FLOATS`] large now (see
+/// [`crate::reserve_thread_scratch`]).
+pub(crate) fn reserve_scratch() {
+    with_scratch(&SCRATCH, |buf| {
+        if buf.len() < SCRATCH_FLOATS {
+            buf.resize(SCRATCH_FLOATS, 0.0);
+        }
+    });
 }
 
 /// Everything a block needs that is shared by all blocks.
 struct Job<'a> {
     g: &'a Geometry,
-    /// The input as `(tensor, channels, upsampling, first channel in V)` parts.
-    parts: Vec<(&'a [f32], usize, usize, usize)>,
+    /// The input's tensors.
+    parts: &'a [Part<'a>],
     weights: &'a WinogradWeights,
     stride: usize,
     epilogue: &'a Epilogue<'a>,
+    /// Tiles per block (the last block may have fewer).
+    per_block: usize,
 }
 
 impl Job<'_> {
@@ -736,37 +807,42 @@ impl Job<'_> {
     fn run_block(
         &self,
         gemm_item: GemmItemFn,
-        block: &mut Block,
+        block: &mut [RowPiece],
         t: TransformKernels,
         parallel: bool,
     ) -> Result<()> {
-        let (g, tiles) = (self.g, block.tiles);
+        let g = self.g;
+        // The block's tiles are `first .. first + tiles` in (image, ty, tx) order.
+        let first = block[0].block * self.per_block;
+        let tiles = self.per_block.min(g.tiles() - first);
         let (vlen, mlen) = (tiles * FREQUENCIES * g.in_c, tiles * FREQUENCIES * g.out_c);
-        gemm::with_scratch(&SCRATCH, |buf| {
+        with_scratch(&SCRATCH, |buf| {
             if buf.len() < vlen + mlen {
-                buf.resize(vlen + mlen, 0.0);
+                // At least the whole budget the first time, so that later layers fit.
+                buf.resize((vlen + mlen).max(SCRATCH_FLOATS), 0.0);
             }
             let (v, rest) = buf.split_at_mut(vlen);
             let m = &mut rest[..mlen];
 
-            let tiles_at: Vec<(usize, usize, usize)> = block
-                .pieces
-                .iter()
-                .flat_map(|p| (p.tx0..p.tx1).map(move |tx| (p.image, p.ty, tx)))
-                .collect();
-            let input_tile = |(dst, &(n, ty, tx)): (&mut [f32], &(usize, usize, usize))| {
-                for &(data, c, up, c0) in &self.parts {
+            let input_tile = |(i, dst): (usize, &mut [f32])| {
+                let tile = first + i;
+                let (n, ty, tx) = (
+                    tile / (g.tiles_h * g.tiles_w),
+                    tile / g.tiles_w % g.tiles_h,
+                    tile % g.tiles_w,
+                );
+                for &(data, c, up, c0) in self.parts {
                     (t.input.run)(data, &g.window(n, ty, tx, up, c), c, dst, g.in_c, c0);
                 }
             };
             let per_tile = FREQUENCIES * g.in_c;
             if parallel {
                 v.par_chunks_mut(per_tile)
-                    .zip(tiles_at.par_iter())
+                    .enumerate()
                     .with_min_len(4)
                     .for_each(input_tile);
             } else {
-                v.chunks_mut(per_tile).zip(tiles_at.iter()).for_each(input_tile);
+                v.chunks_mut(per_tile).enumerate().for_each(input_tile);
             }
 
             let v = &*v;
@@ -787,25 +863,11 @@ impl Job<'_> {
             }
 
             let m = &*m;
-            let mut first = 0;
-            let starts: Vec<usize> = block
-                .pieces
-                .iter()
-                .map(|p| {
-                    let s = first;
-                    first += p.tx1 - p.tx0;
-                    s
-                })
-                .collect();
-            let output = |(p, &t0): (&mut RowPiece, &usize)| self.output_piece(t, m, tiles, p, t0);
+            let output = |p: &mut RowPiece| self.output_piece(t, m, tiles, p, p.first_tile - first);
             if parallel {
-                block
-                    .pieces
-                    .par_iter_mut()
-                    .zip(starts.par_iter())
-                    .for_each(output);
+                block.par_iter_mut().for_each(output);
             } else {
-                block.pieces.iter_mut().zip(starts.iter()).for_each(output);
+                block.iter_mut().for_each(output);
             }
             Ok(())
         })
@@ -820,7 +882,7 @@ impl Job<'_> {
             let cols = TILE.min(g.out_w - tx * TILE);
             let m = &m[(t0 + k) * g.out_c..];
             let mut out = TileOutput {
-                rows: &mut p.rows,
+                rows: &mut p.rows[..p.rows_in],
                 col0,
                 cols,
                 stride: self.stride,
