@@ -13,7 +13,9 @@
 //! and GEMMs with textbook arithmetic inside each piece.
 
 use super::transform::{TileOutput, TileWindow};
+use super::TransformKernels;
 use super::{validate, ALPHA, TILE};
+use crate::dispatch::kernel;
 use crate::epilogue::Epilogue;
 use crate::error::{check_len, Result};
 use crate::params::Conv2dParams;
@@ -176,5 +178,13 @@ pub(crate) fn output_tile_reference(
                 row[(out.col0 + j) * out.stride + ch] = epilogue.apply(ch, val as f32);
             }
         }
+    }
+}
+
+/// The reference tier's transforms: textbook matrix products per tile, in f64.
+pub(crate) fn reference_transforms() -> TransformKernels {
+    TransformKernels {
+        input: kernel!(input_tile_reference),
+        output: kernel!(output_tile_reference),
     }
 }
