@@ -53,6 +53,8 @@ mod x86_64;
 
 pub(crate) use frame::{reserve_a_scratch, ItemArgs};
 pub(crate) use pack::interleave6;
+#[doc(hidden)]
+pub use pack::OwnPackA;
 pub use pack::{MatrixA, PackA, PackedB};
 
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
