@@ -69,6 +69,9 @@ const RESERVED_TAPS: usize = 64;
 /// for `taps` taps reserved.
 pub(crate) fn with_taps<R>(taps: usize, f: impl FnOnce(&mut Vec<(usize, usize)>) -> R) -> R {
     with_scratch(&TAPS, |list| {
+        // `reserve` counts from the length: clear first, or a list left with a pixel's taps
+        // would grow again.
+        list.clear();
         list.reserve(taps.max(RESERVED_TAPS));
         f(list)
     })
