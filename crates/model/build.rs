@@ -1,8 +1,8 @@
 //! Embeds the default weights (trained by tools/train.py) when the `default-model` feature is on.
 //! They live inside this crate (`weights/`, which the repository's top-level `weights/` links
 //! to), so a build from the published package embeds them too. Without the feature nothing is
-//! embedded: a library user who brings their own weights does not carry 7.1 MB of someone
-//! else's model in every binary.
+//! embedded: a library user who brings their own weights does not carry
+//! 7.1 MB [fact:size.default_model_mb] of someone else's model in every binary.
 use std::path::Path;
 
 fn main() {

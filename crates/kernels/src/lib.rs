@@ -6,20 +6,30 @@
 //! normalisation, nearest upsampling, zero padding, channel concatenation, ReLU6 and softmax.
 //!
 //! Every operation lives in its own module and runs at any tier through one entry point (see
-//! [`tier`]): a naive `reference` (the oracle), a `portable` blocked version, an
-//! AVX2+FMA version, AVX-512 where it pays and NEON on aarch64, the best one picked at run time.
-//! Which function each tier runs for each operation is written in one table (`dispatch.rs`),
-//! from which the calls and the kernel names both come. Kernels work on
-//! slices plus a params struct, write into a caller-provided output, validate their arguments
-//! (returning [`KernelError`]), keep their large scratch (packed panels, Winograd tiles) in
-//! per-thread buffers reused from call to call (a warmed-up call allocates nothing), and
+//! [`tier`]): a naive `reference` (the oracle), a `portable` blocked version, an AVX2+FMA
+//! version, AVX-512 where it pays and NEON on aarch64, the best one picked at run time. Which
+//! function each tier runs for each operation is decided in one place, `dispatch.rs`: one
+//! table per tier, built by one constructor per tier, from which both the calls and the kernel
+//! names come ([`kernel_names`]); no entry point looks at the tier itself. The SIMD kernels
+//! are written once over one vector abstraction (`lanes`) and follow one soundness argument
+//! (see `dispatch.rs`).
+//!
+//! Kernels work on slices plus a params struct, write into a caller-provided output, validate
+//! their arguments (returning [`KernelError`]), keep their large scratch (packed panels,
+//! Winograd's tiles) in per-thread buffers reused from call to call (a warmed-up call of a
+//! fast tier allocates nothing; the reference tier does, to unpack packed weights), and
 //! parallelise with rayon over independent output blocks only, so results are bit-identical
-//! for any number of threads. Run them inside your own
-//! `rayon::ThreadPool::install` to control the thread count.
+//! for any number of threads. Run them inside your own `rayon::ThreadPool::install` to control
+//! the thread count.
 //!
 //! Layouts are NHWC activations and Keras weight layouts; see [`params`].
 
 #![warn(missing_docs)]
+// Every unsafe operation sits in its own `unsafe` block with a `// SAFETY:` comment, also
+// inside `unsafe fn`s (whose own contract is their `# Safety` section): see
+// `dispatch.rs` for the one soundness argument they all rest on.
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 pub mod activation;
 pub mod batchnorm;
@@ -30,6 +40,7 @@ mod dispatch;
 pub mod epilogue;
 pub mod error;
 pub mod gemm;
+mod lanes;
 pub mod pad;
 pub mod params;
 mod scratch;
@@ -38,6 +49,7 @@ pub mod tier;
 pub mod upsample;
 pub mod winograd;
 
+pub use dispatch::kernel_names;
 pub use epilogue::{Activation, ChannelAffine, Epilogue};
 pub use error::{KernelError, Result};
 pub use params::{

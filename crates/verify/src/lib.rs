@@ -27,6 +27,8 @@
 //! so they get an absolute `1e-4`; argmax agreement must be at least 99.5% of pixels (a pixel
 //! whose top two classes differ by less than the error may flip).
 
+#![forbid(unsafe_code)]
+
 pub mod default_model;
 pub mod fixtures;
 pub mod layers;

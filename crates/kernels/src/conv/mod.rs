@@ -194,8 +194,9 @@ pub fn conv2d_nhwc(
 
 /// [`conv2d_nhwc`] with an explicit tier.
 ///
-/// [`Tier::Reference`] runs [`reference::conv2d_nhwc`] on the weights unpacked back to HWIO
-/// (allocating); the tests give the oracle the original weights instead.
+/// Every tier, the reference one included, runs the algorithm the weights were prepared for,
+/// with that tier's kernels from the kernel table; the tests give the oracle
+/// ([`reference::conv2d_nhwc`]) the original weights instead.
 pub fn conv2d_nhwc_with_tier(
     tier: Tier,
     params: &Conv2dParams,
@@ -239,30 +240,21 @@ pub fn conv2d_nhwc_with_tier(
                 epilogue,
             )
         }
-        ConvWeights::Winograd(w) => {
-            if tier == Tier::Reference {
-                return reference_strided(params, input, &w.to_hwio(), output, out_pixel_stride, epilogue);
-            }
-            winograd::winograd_conv3x3_nhwc_with_tier(
-                tier,
-                params,
-                input,
-                w,
-                output,
-                out_pixel_stride,
-                epilogue,
-            )
-        }
+        ConvWeights::Winograd(w) => winograd::winograd_conv3x3_nhwc_with_tier(
+            tier,
+            params,
+            input,
+            w,
+            output,
+            out_pixel_stride,
+            epilogue,
+        ),
         ConvWeights::Columns(cols) => {
             if cols.len() != k * n {
                 return invalid(format!(
                     "weights prepared with {} floats, convolution needs {k} x {n}",
                     cols.len()
                 ));
-            }
-            if tier == Tier::Reference {
-                let hwio = (0..k * n).map(|i| cols[(i % n) * k + i / n]).collect::<Vec<_>>();
-                return reference_strided(params, input, &hwio, output, out_pixel_stride, epilogue);
             }
             if needed == 0 {
                 return Ok(());
@@ -294,16 +286,6 @@ pub fn conv2d_nhwc_with_tier(
                     b.n()
                 ));
             }
-            if tier == Tier::Reference {
-                return reference_strided(
-                    params,
-                    input,
-                    &b.to_row_major(),
-                    output,
-                    out_pixel_stride,
-                    epilogue,
-                );
-            }
             if algorithm == ConvAlgorithm::Pointwise {
                 // (N·H·W, Cin) @ (Cin, Cout): the input is A as it is.
                 gemm::gemm_with_tier(
@@ -333,23 +315,6 @@ fn invalid<T>(reason: String) -> Result<T> {
     Err(KernelError::InvalidParams { op: OP, reason })
 }
 
-/// The reference convolution written through a pixel stride (via a contiguous temporary).
-fn reference_strided(
-    params: &Conv2dParams,
-    input: &[f32],
-    weights: &[f32],
-    output: &mut [f32],
-    stride: usize,
-    epilogue: &Epilogue,
-) -> Result<()> {
-    let mut tmp = vec![0.0; params.output_len()];
-    reference::conv2d_nhwc(params, input, weights, &mut tmp, epilogue)?;
-    for (dst, src) in output.chunks_mut(stride).zip(tmp.chunks_exact(params.out_c)) {
-        dst[..params.out_c].copy_from_slice(src);
-    }
-    Ok(())
-}
-
 /// [`conv2d_nhwc_with_tier`] over the decoder's `concat(upsample2x(low), skip)` input.
 ///
 /// Winograd weights read the two tensors in place ([`winograd::UpsampleConcat`]); any other
@@ -365,17 +330,15 @@ pub fn conv2d_upsample_concat_with_tier(
     epilogue: &Epilogue,
 ) -> Result<()> {
     match weights {
-        ConvWeights::Winograd(w) if tier != Tier::Reference => {
-            winograd::winograd_conv3x3_upsample_concat_with_tier(
-                tier,
-                params,
-                input,
-                w,
-                output,
-                out_pixel_stride,
-                epilogue,
-            )
-        }
+        ConvWeights::Winograd(w) => winograd::winograd_conv3x3_upsample_concat_with_tier(
+            tier,
+            params,
+            input,
+            w,
+            output,
+            out_pixel_stride,
+            epilogue,
+        ),
         _ => {
             let x = input.to_nhwc_with_tier(tier, params)?;
             conv2d_nhwc_with_tier(tier, params, &x, weights, output, out_pixel_stride, epilogue)

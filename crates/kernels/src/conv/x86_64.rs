@@ -95,29 +95,33 @@ unsafe fn accumulate<const G: usize>(
     w: [*const f32; G],
     cin: usize,
 ) {
-    let mut c = 0;
-    while c + 16 <= cin {
-        let (x0, x1) = (_mm256_loadu_ps(x.add(c)), _mm256_loadu_ps(x.add(c + 8)));
-        for (jj, &wj) in w.iter().enumerate() {
-            acc[0][jj] = _mm256_fmadd_ps(x0, _mm256_loadu_ps(wj.add(c)), acc[0][jj]);
-            acc[1][jj] = _mm256_fmadd_ps(x1, _mm256_loadu_ps(wj.add(c + 8)), acc[1][jj]);
+    // SAFETY: the caller upholds the `# Safety` contract: AVX2 and FMA are available and `x`
+    // and every `w[jj]` hold `cin` floats, the most any (masked) load below reads.
+    unsafe {
+        let mut c = 0;
+        while c + 16 <= cin {
+            let (x0, x1) = (_mm256_loadu_ps(x.add(c)), _mm256_loadu_ps(x.add(c + 8)));
+            for (jj, &wj) in w.iter().enumerate() {
+                acc[0][jj] = _mm256_fmadd_ps(x0, _mm256_loadu_ps(wj.add(c)), acc[0][jj]);
+                acc[1][jj] = _mm256_fmadd_ps(x1, _mm256_loadu_ps(wj.add(c + 8)), acc[1][jj]);
+            }
+            c += 16;
         }
-        c += 16;
-    }
-    if c + 8 <= cin {
-        let xv = _mm256_loadu_ps(x.add(c));
-        for (a, &wj) in acc[0].iter_mut().zip(&w) {
-            *a = _mm256_fmadd_ps(xv, _mm256_loadu_ps(wj.add(c)), *a);
+        if c + 8 <= cin {
+            let xv = _mm256_loadu_ps(x.add(c));
+            for (a, &wj) in acc[0].iter_mut().zip(&w) {
+                *a = _mm256_fmadd_ps(xv, _mm256_loadu_ps(wj.add(c)), *a);
+            }
+            c += 8;
         }
-        c += 8;
-    }
-    let rem = cin - c;
-    if rem > 0 {
-        let lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-        let mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(rem as i32), lane);
-        let xv = _mm256_maskload_ps(x.add(c), mask);
-        for (a, &wj) in acc[1].iter_mut().zip(&w) {
-            *a = _mm256_fmadd_ps(xv, _mm256_maskload_ps(wj.add(c), mask), *a);
+        let rem = cin - c;
+        if rem > 0 {
+            let lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+            let mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(rem as i32), lane);
+            let xv = _mm256_maskload_ps(x.add(c), mask);
+            for (a, &wj) in acc[1].iter_mut().zip(&w) {
+                *a = _mm256_fmadd_ps(xv, _mm256_maskload_ps(wj.add(c), mask), *a);
+            }
         }
     }
 }

@@ -53,6 +53,8 @@ mod x86_64;
 
 pub(crate) use frame::{reserve_a_scratch, ItemArgs};
 pub(crate) use pack::interleave6;
+#[doc(hidden)]
+pub use pack::OwnPackA;
 pub use pack::{MatrixA, PackA, PackedB};
 
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
@@ -109,9 +111,9 @@ pub fn gemm(a: &dyn PackA, b: &PackedB, c: &mut [f32], ldc: usize, epilogue: &Ep
 
 /// [`gemm`] with an explicit tier.
 ///
-/// [`Tier::Reference`] only receives packed operands here, so it unpacks them (allocating) and
-/// runs the naive loops; tests call [`reference::gemm_reference`] on the plain matrices
-/// instead, so the packers are tested too.
+/// The reference tier only receives packed operands here, so its work item unpacks them
+/// (allocating) and runs the naive loops; tests call [`reference::gemm_reference`] on the plain
+/// matrices instead, so the packers are tested too.
 pub fn gemm_with_tier(
     tier: Tier,
     a: &dyn PackA,

@@ -126,6 +126,26 @@ pub trait PackA: Sync {
     fn k(&self) -> usize;
     /// Writes one micro-panel; see the trait docs.
     fn pack_panel(&self, row0: usize, rows: usize, k0: usize, kc: usize, dst: &mut [f32]);
+
+    /// This packer as one of the crate's own, so that the blocked loops can call its
+    /// `pack_panel` directly and inline it into their `#[target_feature]` region (the
+    /// `inline-pack-a` switch, see `gemm/frame.rs`). Packers outside the crate keep the default.
+    #[doc(hidden)]
+    fn as_own(&self) -> OwnPackA<'_> {
+        OwnPackA::Other
+    }
+}
+
+/// The crate's own A packers, as [`PackA::as_own`] reports them.
+#[doc(hidden)]
+#[derive(Clone, Copy)]
+pub enum OwnPackA<'a> {
+    /// A dense matrix.
+    Matrix(&'a MatrixA<'a>),
+    /// The im2col view of a convolution's input.
+    Im2col(&'a crate::conv::Im2col<'a>),
+    /// Any other packer: called through `dyn PackA`.
+    Other,
 }
 
 /// A dense row-major A: row `i` is `data[i·lda ..][..k]`.
@@ -168,9 +188,14 @@ impl PackA for MatrixA<'_> {
         self.k
     }
 
+    #[inline(always)]
     fn pack_panel(&self, row0: usize, rows: usize, k0: usize, kc: usize, dst: &mut [f32]) {
         let row = |i: usize| &self.data[(row0 + i) * self.lda + k0..][..kc];
         interleave_rows(rows, row, dst);
+    }
+
+    fn as_own(&self) -> OwnPackA<'_> {
+        OwnPackA::Matrix(self)
     }
 }
 
