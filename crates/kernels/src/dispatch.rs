@@ -25,6 +25,7 @@ use crate::depthwise::DepthwiseKernels;
 use crate::epilogue::Activation;
 use crate::error::Result;
 use crate::gemm::ItemArgs;
+use crate::gemm_i8::I8GemmItemFn;
 use crate::tier::Tier;
 use crate::upsample::UpsampleShape;
 use crate::winograd::TransformKernels;
@@ -100,6 +101,8 @@ pub(crate) struct KernelTable {
     pub upsample_2x2: Kernel<UpsampleFn>,
     /// The GEMM's work item, with the tier's micro-kernel.
     pub gemm: Kernel<GemmItemFn>,
+    /// The int8 GEMM's work item (`gemm_i8`).
+    pub gemm_i8: Kernel<I8GemmItemFn>,
     /// Convolutions with few output channels (the classifier).
     pub small_n: Kernel<SmallNFn>,
     /// Depthwise convolution rows.
@@ -150,6 +153,7 @@ pub(crate) fn reference() -> KernelTable {
         exp: kernel!(crate::softmax::reference::exp_libm),
         upsample_2x2: kernel!(crate::upsample::portable::f32_upsample_rowcopy_portable),
         gemm: kernel!(crate::gemm::reference::gemm_item_reference),
+        gemm_i8: crate::gemm_i8::reference_kernel(),
         small_n: kernel!(crate::conv::small_n::f32_conv_small_n_dot8_portable),
         depthwise: crate::depthwise::portable_kernels(),
         winograd: crate::winograd::portable_transforms(),
@@ -167,6 +171,7 @@ pub(crate) fn portable() -> KernelTable {
         exp: kernel!(crate::softmax::portable::exp_poly_slice),
         upsample_2x2: kernel!(crate::upsample::portable::f32_upsample_rowcopy_portable),
         gemm: kernel!(crate::gemm::portable::f32_gemm_6x16_portable),
+        gemm_i8: crate::gemm_i8::portable_kernel(),
         small_n: kernel!(crate::conv::small_n::f32_conv_small_n_dot8_portable),
         depthwise: crate::depthwise::portable_kernels(),
         winograd: crate::winograd::portable_transforms(),
@@ -185,6 +190,7 @@ fn avx2() -> Option<KernelTable> {
         exp: crate::softmax::avx2_kernels()?.2,
         upsample_2x2: crate::upsample::avx2_kernel()?,
         gemm: crate::gemm::avx2_kernel()?,
+        gemm_i8: crate::gemm_i8::avx2_kernel()?,
         small_n: crate::conv::avx2_small_n_kernel()?,
         depthwise: crate::depthwise::avx2_kernels()?,
         winograd: crate::winograd::avx2_transforms()?,
@@ -197,6 +203,7 @@ fn avx2() -> Option<KernelTable> {
 fn avx512() -> Option<KernelTable> {
     Some(KernelTable {
         gemm: crate::gemm::avx512_kernel()?,
+        gemm_i8: crate::gemm_i8::avx512_kernel()?,
         depthwise: crate::depthwise::avx512_kernels()?,
         winograd: crate::winograd::avx512_transforms()?,
         ..avx2()?

@@ -163,6 +163,14 @@ fn avx512f_detected() -> bool {
     false
 }
 
+/// Whether the CPU has AVX-512 VNNI (`vpdpbusd`: 4 u8 x i8 products per 32-bit lane), which
+/// the AVX-512 tier's int8 GEMM uses when present.
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn avx512_vnni_detected() -> bool {
+    static DETECTED: OnceLock<bool> = OnceLock::new();
+    *DETECTED.get_or_init(|| is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512vnni"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
