@@ -25,6 +25,7 @@ use crate::depthwise::DepthwiseKernels;
 use crate::epilogue::Activation;
 use crate::error::Result;
 use crate::gemm::ItemArgs;
+use crate::gemm_bf16::Bf16GemmItemFn;
 use crate::gemm_i8::I8GemmItemFn;
 use crate::tier::Tier;
 use crate::upsample::UpsampleShape;
@@ -103,6 +104,8 @@ pub(crate) struct KernelTable {
     pub gemm: Kernel<GemmItemFn>,
     /// The int8 GEMM's work item (`gemm_i8`).
     pub gemm_i8: Kernel<I8GemmItemFn>,
+    /// The bf16 GEMM's work item (`gemm_bf16`).
+    pub gemm_bf16: Kernel<Bf16GemmItemFn>,
     /// Convolutions with few output channels (the classifier).
     pub small_n: Kernel<SmallNFn>,
     /// Depthwise convolution rows.
@@ -154,6 +157,7 @@ pub(crate) fn reference() -> KernelTable {
         upsample_2x2: kernel!(crate::upsample::portable::f32_upsample_rowcopy_portable),
         gemm: kernel!(crate::gemm::reference::gemm_item_reference),
         gemm_i8: crate::gemm_i8::reference_kernel(),
+        gemm_bf16: crate::gemm_bf16::reference_kernel(),
         small_n: kernel!(crate::conv::small_n::f32_conv_small_n_dot8_portable),
         depthwise: crate::depthwise::portable_kernels(),
         winograd: crate::winograd::portable_transforms(),
@@ -172,6 +176,7 @@ pub(crate) fn portable() -> KernelTable {
         upsample_2x2: kernel!(crate::upsample::portable::f32_upsample_rowcopy_portable),
         gemm: kernel!(crate::gemm::portable::f32_gemm_6x16_portable),
         gemm_i8: crate::gemm_i8::portable_kernel(),
+        gemm_bf16: crate::gemm_bf16::portable_kernel(),
         small_n: kernel!(crate::conv::small_n::f32_conv_small_n_dot8_portable),
         depthwise: crate::depthwise::portable_kernels(),
         winograd: crate::winograd::portable_transforms(),
@@ -191,6 +196,7 @@ fn avx2() -> Option<KernelTable> {
         upsample_2x2: crate::upsample::avx2_kernel()?,
         gemm: crate::gemm::avx2_kernel()?,
         gemm_i8: crate::gemm_i8::avx2_kernel()?,
+        gemm_bf16: crate::gemm_bf16::portable_kernel(),
         small_n: crate::conv::avx2_small_n_kernel()?,
         depthwise: crate::depthwise::avx2_kernels()?,
         winograd: crate::winograd::avx2_transforms()?,
@@ -204,6 +210,7 @@ fn avx512() -> Option<KernelTable> {
     Some(KernelTable {
         gemm: crate::gemm::avx512_kernel()?,
         gemm_i8: crate::gemm_i8::avx512_kernel()?,
+        gemm_bf16: crate::gemm_bf16::avx512_kernel(),
         depthwise: crate::depthwise::avx512_kernels()?,
         winograd: crate::winograd::avx512_transforms()?,
         ..avx2()?

@@ -23,6 +23,7 @@
 
 pub mod activation;
 pub mod batchnorm;
+pub mod bf16;
 pub mod concat;
 pub mod conv;
 pub mod depthwise;
@@ -30,6 +31,7 @@ mod dispatch;
 pub mod epilogue;
 pub mod error;
 pub mod gemm;
+pub mod gemm_bf16;
 pub mod gemm_i8;
 pub mod pad;
 pub mod params;

@@ -327,7 +327,7 @@ unsafe fn tile_6x16_avx512(
 /// # Safety
 /// AVX-512F must be available; `e`'s slices hold `NR` = 16 columns.
 #[inline(always)]
-unsafe fn epilogue_16(e: &EpilogueCols, mut y: __m512) -> __m512 {
+pub(crate) unsafe fn epilogue_16(e: &EpilogueCols, mut y: __m512) -> __m512 {
     let load = |s: &[f32]| _mm512_loadu_ps(s[..16].as_ptr());
     if let Some(s) = e.scale {
         y = _mm512_mul_ps(y, load(s));
