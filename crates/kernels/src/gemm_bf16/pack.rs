@@ -96,12 +96,16 @@ impl PackedB {
 /// `dst[(g·MR + i)·2 + t] = bf16(A[row0 + i][2g + t])`, zero past k and past `rows`.
 /// `dst.len() == MR · 2 · ceil(k / 2)`.
 pub(crate) fn pack_a_panel(a: &dyn PackA, row0: usize, rows: usize, dst: &mut [u16]) {
+    // Chunks of KC columns start on a pair boundary.
+    const { assert!(KC.is_multiple_of(KR)) };
     let k = a.k();
     if rows < MR || !k.is_multiple_of(KR) {
         dst.fill(0);
     }
-    // One f32 micro-panel of 6 rows and at most KC columns: tmp[kk·6 + i].
+    // One f32 micro-panel of 6 rows and at most KC (even) columns, tmp[kk·6 + i], and the
+    // same rounded to bf16 in a straight (vectorisable) loop.
     let mut tmp = [0.0f32; F32_MR * KC];
+    let mut tmp16 = [0u16; F32_MR * KC];
     for half in 0..MR / F32_MR {
         let r = half * F32_MR;
         let half_rows = rows.saturating_sub(r).min(F32_MR);
@@ -110,13 +114,21 @@ pub(crate) fn pack_a_panel(a: &dyn PackA, row0: usize, rows: usize, dst: &mut [u
         }
         for k0 in (0..k).step_by(KC) {
             let kc = KC.min(k - k0);
-            let tmp = &mut tmp[..F32_MR * kc];
+            let (tmp, tmp16) = (&mut tmp[..F32_MR * kc], &mut tmp16[..F32_MR * kc]);
             a.pack_panel(row0 + r, half_rows, k0, kc, tmp);
-            for (kk, col) in tmp.chunks_exact(F32_MR).enumerate() {
-                let kabs = k0 + kk;
-                let base = (kabs / KR) * MR * KR + kabs % KR;
-                for (i, &v) in col.iter().enumerate().take(half_rows) {
-                    dst[base + (r + i) * KR] = f32_to_bf16(v);
+            for (h, &v) in tmp16.iter_mut().zip(tmp.iter()) {
+                *h = f32_to_bf16(v);
+            }
+            // Interleave k pairs: columns kk = 2q and 2q + 1 of row i become one 32-bit lane.
+            // k0 is a multiple of KC (even), so pair q of this chunk is group k0/2 + q.
+            for (q, pair) in tmp16.chunks(2 * F32_MR).enumerate() {
+                let (even, odd) = pair.split_at(F32_MR.min(pair.len()));
+                let lane = ((k0 / KR + q) * MR + r) * KR;
+                for i in 0..half_rows {
+                    dst[lane + i * KR] = even[i];
+                    if let Some(&o) = odd.get(i) {
+                        dst[lane + i * KR + 1] = o;
+                    }
                 }
             }
         }
