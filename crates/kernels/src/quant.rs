@@ -45,13 +45,15 @@
 //! rounded IEEE operation at a time, never fused:
 //!
 //! ```text
-//! v = f32(acc) · scale[j] + bias[j]            scale = sa·sw[j]·bn_scale[j] / s_out, bias in output units
-//! v = min(max(v, lo), hi)                      the activation (ReLU6: [−z_out, 6/s_out − z_out]) ...
-//! v = v · post.scale[j] + post.shift[j]        ... optional, for Conv(ReLU) → BatchNorm
+//! v = f32(acc) · scale[j] + bias[j]            scale = sa·sw[j] / s_out, bias = b[j] / s_out
+//! v = min(max(v, lo), hi)                      the activation: ReLU6 is [0, 6/s_out], ReLU [0, ∞)
+//! v = v · post.scale[j] + post.shift[j]        optional: a BN after a ReLU (bn_scale, bn_shift / s_out)
 //! q = round_half_even(min(max(v, −z_out), 255 − z_out)) + z_out        (u8 output)
 //! ```
 //!
-//! (or `v` itself for the f32-output variant, the classifier's logits). We chose f32 over
+//! `v` is the real output in units of `s_out` (before the zero point), so a BatchNorm folded
+//! into the weights and bias needs nothing more, and the activation clamps at 0 and `6/s_out`.
+//! The f32-output variant stores `v` itself (the classifier's logits: `s_out = 1`). We chose f32 over
 //! gemmlowp's fixed-point multiplier + shift because each step is one IEEE operation with
 //! round-to-nearest-even, which scalar Rust (`as f32`, `*`, `+`, `round_ties_even`) and every
 //! SIMD instruction set compute identically, so the oracle is three readable lines and the
@@ -144,11 +146,12 @@ pub fn round_to_u8(v: f32, zero_point: u8) -> u8 {
 /// module docs for the formula and why it is exact on every tier.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Requantize<'a> {
-    /// Per column: the multiplier of the accumulator (`sa·sw[j]·bn_scale[j] / s_out`).
+    /// Per column: the multiplier of the accumulator (`sa·sw[j] / s_out`, BN folded into sw).
     pub scale: &'a [f32],
     /// Per column: added after the multiply, in output units (`bias[j] / s_out`).
     pub bias: &'a [f32],
-    /// `(lo, hi)`: the activation as a clamp in the same units (±infinity where unbounded).
+    /// `(lo, hi)`: the activation as a clamp in output units (ReLU6: `(0, 6/s_out)`;
+    /// ±infinity where unbounded).
     pub clamp: (f32, f32),
     /// Optional per-column affine step after the clamp (a BatchNorm after a ReLU).
     pub post: Option<ChannelAffine<'a>>,

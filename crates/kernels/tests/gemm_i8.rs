@@ -5,9 +5,9 @@
 //! range and the clamp; C is pre-filled with a sentinel and has spare columns (ldc > n) and a
 //! spare tail that must keep it. Integer kernels are exact: every comparison is equality.
 
-use mobilenet_unet_kernels::gemm_i8::{self, reference, MatrixA, PackA, PackedB, KR, MR, NR};
+use mobilenet_unet_kernels::gemm_i8::{self, reference, Im2colA, MatrixA, PackA, PackedB, KR, MR, NR};
 use mobilenet_unet_kernels::quant::{Requantize, I8_MAX_K};
-use mobilenet_unet_kernels::{ChannelAffine, KernelError, Tier};
+use mobilenet_unet_kernels::{ChannelAffine, Conv2dParams, KernelError, Tier};
 use proptest::prelude::*;
 
 mod common;
@@ -445,4 +445,84 @@ fn bad_arguments_are_errors() {
     assert!(MatrixA::new(&a_data, 3, 3, 3, 0).is_err());
     assert!(PackedB::pack(&[0; 11], 3, 4).is_err());
     assert!(PackedB::pack(&[], I8_MAX_K + 1, 0).is_err());
+}
+
+/// A dense int8 convolution by the definition: `Σ (x − za)·w` over the window, padding
+/// counted as real zero (so it adds nothing), then the requantization.
+fn conv_reference(p: &Conv2dParams, x: &[u8], za: u8, w: &[i8], rq: &Requantize) -> Vec<u8> {
+    let (oh, ow) = p.out_hw();
+    let mut out = vec![0u8; p.batch * oh * ow * p.out_c];
+    for n in 0..p.batch {
+        for oy in 0..oh {
+            for ox in 0..ow {
+                for co in 0..p.out_c {
+                    let mut acc = 0i32;
+                    for ky in 0..p.kh {
+                        for kx in 0..p.kw {
+                            let (y, x_) = (
+                                (oy * p.stride_h + ky) as isize - p.pad_top as isize,
+                                (ox * p.stride_w + kx) as isize - p.pad_left as isize,
+                            );
+                            if y < 0 || x_ < 0 || y >= p.in_h as isize || x_ >= p.in_w as isize {
+                                continue;
+                            }
+                            for ci in 0..p.in_c {
+                                let xv = x[((n * p.in_h + y as usize) * p.in_w + x_ as usize) * p.in_c + ci]
+                                    as i32
+                                    - za as i32;
+                                acc += xv * w[((ky * p.kw + kx) * p.in_c + ci) * p.out_c + co] as i32;
+                            }
+                        }
+                    }
+                    out[((n * oh + oy) * ow + ox) * p.out_c + co] = rq.apply_u8(co, acc);
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn im2col_convolution_matches_the_direct_definition() {
+    // 3x3 stride 1 and 2 with padding on odd sizes, a 1x1, batch 2, channels around 4 and 16,
+    // zero points at both ends (the pad must read as the zero point, not as the byte 0).
+    let cases = [
+        Conv2dParams::dense(2, 7, 5, 3, 17, 3, 1, 1),
+        Conv2dParams::dense(1, 9, 8, 16, 16, 3, 2, 1),
+        Conv2dParams::dense(1, 6, 6, 5, 33, 3, 1, 0).with_padding(0, 1, 0, 1),
+        Conv2dParams::dense(2, 4, 3, 20, 9, 1, 1, 0),
+    ];
+    let mut rng = Rng::new(8);
+    for (t, p) in cases.iter().enumerate() {
+        for za in [0u8, 255, 100] {
+            let x: Vec<u8> = bytes(&mut rng, p.input_len(), 0, 255)
+                .into_iter()
+                .map(|v| v as u8)
+                .collect();
+            let w: Vec<i8> = bytes(&mut rng, p.weight_len(), -127, 127)
+                .into_iter()
+                .map(|v| v as i8)
+                .collect();
+            let k = p.kh * p.kw * p.in_c;
+            let scale: Vec<f32> = (0..p.out_c)
+                .map(|_| rng.next_f32(0.2, 1.0) * 200.0 / (128.0 * 74.0 * (k as f32).sqrt()))
+                .collect();
+            let bias = rng.vec(p.out_c, -30.0, 60.0);
+            let rq = Requantize {
+                clamp: (0.0, 200.0),
+                output_zero_point: 3,
+                ..Requantize::new(&scale, &bias)
+            };
+            let want = conv_reference(p, &x, za, &w, &rq);
+            let packed = PackedB::pack(&w, k, p.out_c).unwrap();
+            let a = Im2colA::new(p, &x, za).unwrap();
+            for tier in tiers() {
+                let mut got = vec![SENTINEL; want.len()];
+                gemm_i8::gemm_u8_out_with_tier(tier, &a, &packed, &mut got, p.out_c, &rq).unwrap();
+                assert_eq!(got, want, "case {t} za {za} tier {tier}: {p:?}");
+            }
+        }
+    }
+    assert!(Im2colA::new(&Conv2dParams::depthwise(1, 4, 4, 8, 3, 1, 1), &[0; 128], 0).is_err());
+    assert!(Im2colA::new(&cases[0], &[0; 3], 0).is_err());
 }

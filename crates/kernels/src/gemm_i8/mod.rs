@@ -30,10 +30,15 @@
 //!    `i8_gemm_8x16c4_avx512vnni` (`vpdpbusd`), with the requantization in SIMD.
 //! 4. Threads: row blocks over rayon; integer sums make every split give the same bits.
 //!
+//! A dense convolution runs as this GEMM with [`Im2colA`] as A: image patches (padding read as
+//! the zero point) packed straight into the panels, B the HWIO weights as a
+//! `[kh·kw·in_c][out_c]` matrix.
+//!
 //! Every tier is bit-identical to the oracle. The AVX-512 tier runs the VNNI kernel where the
 //! CPU has VNNI and the AVX2 kernel otherwise; the NEON tier runs the portable kernel.
 
 mod frame;
+mod im2col;
 mod pack;
 mod portable;
 pub mod reference;
@@ -41,6 +46,7 @@ pub mod reference;
 mod x86_64;
 
 pub(crate) use frame::ItemArgs;
+pub use im2col::Im2colA;
 pub use pack::{MatrixA, PackA, PackedB};
 
 use crate::dispatch::{kernel, Kernel, KernelTable};
