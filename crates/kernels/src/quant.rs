@@ -53,12 +53,14 @@
 //!
 //! `v` is the real output in units of `s_out` (before the zero point), so a BatchNorm folded
 //! into the weights and bias needs nothing more, and the activation clamps at 0 and `6/s_out`.
-//! The f32-output variant stores `v` itself (the classifier's logits: `s_out = 1`). We chose f32 over
-//! gemmlowp's fixed-point multiplier + shift because each step is one IEEE operation with
-//! round-to-nearest-even, which scalar Rust (`as f32`, `*`, `+`, `round_ties_even`) and every
-//! SIMD instruction set compute identically, so the oracle is three readable lines and the
-//! SIMD tiers match it bit for bit; it is also what ONNX's `QLinearConv` specifies (a float
-//! multiply, rounding half to even) and what XNNPACK's `fp32` requantization does. The clamp
+//! The f32-output variant stores `v` itself (the classifier's logits: `s_out = 1`).
+//!
+//! We chose f32 over gemmlowp's fixed-point multiplier + shift because each step is one IEEE
+//! operation with round-to-nearest-even, which scalar Rust (`as f32`, `*`, `+`,
+//! `round_ties_even`) and every SIMD instruction set compute identically, so the oracle is a
+//! few readable lines and the SIMD tiers match it bit for bit; it is also what ONNX's
+//! `QLinearConv` specifies (a float multiply, rounding half to even) and what XNNPACK's
+//! `fp32` requantization does. The clamp
 //! to the u8 range happens *before* the conversion to an integer, so no conversion ever sees
 //! an out-of-range value (where scalar `as i32` saturates and `cvtps2dq` returns `i32::MIN`).
 //! `max`/`min` are written as `if v > lo { v } else { lo }`: the exact semantics of x86's

@@ -225,6 +225,13 @@ fn result_is_within_bf16_rounding_of_the_f32_product() {
 }
 
 #[test]
+fn k_zero_gives_the_epilogue_of_zero() {
+    Bf16Problem::new(MR + 2, 0, NR + 3, (0, 2), 7, 1)
+        .check_every_tier()
+        .unwrap();
+}
+
+#[test]
 fn thread_count_does_not_change_bits() {
     for (m, k, n) in [(196, 300, 40), (400, 77, 70)] {
         let p = Bf16Problem::new(m, k, n, (0, 3), 23, m as u64);

@@ -336,6 +336,13 @@ fn k_one_to_nine_on_full_and_edge_tiles() {
 }
 
 #[test]
+fn k_zero_gives_the_requantization_of_zero() {
+    I8Problem::new(MR + 2, 0, NR + 3, (0, 2), 9, 4, 4, 1)
+        .check_every_tier()
+        .unwrap();
+}
+
+#[test]
 fn batches_of_images_are_just_more_rows() {
     // The model runs a batch of images as one GEMM over batch·H·W rows: a 3-image 7x7 batch.
     I8Problem::new(3 * 49, 96, 48, (0, 0), 3, 250, 2, 77)

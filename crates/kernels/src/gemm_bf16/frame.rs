@@ -159,10 +159,9 @@ pub(crate) fn run_item<K: MicroKernel>(kernel: K, args: ItemArgs) {
     // loop 3: rows in blocks of mc, rounding A to bf16 panels
     for ic in (0..rows).step_by(mc_max) {
         let mc = mc_max.min(rows - ic);
-        for (q, dst) in apack[..mc.div_ceil(MR) * panel_len]
-            .chunks_exact_mut(panel_len)
-            .enumerate()
-        {
+        // (A range, not `chunks_exact_mut`: k = 0 makes the panels empty.)
+        for q in 0..mc.div_ceil(MR) {
+            let dst = &mut apack[q * panel_len..][..panel_len];
             pack_a_panel(a, row0 + ic + q * MR, MR.min(mc - q * MR), dst);
         }
         // loop 2: NR panels of B
