@@ -45,6 +45,8 @@ use crate::depthwise::DepthwiseKernels;
 use crate::epilogue::Activation;
 use crate::error::Result;
 use crate::gemm::ItemArgs;
+use crate::gemm_bf16::Bf16GemmItemFn;
+use crate::gemm_i8::I8GemmItemFn;
 use crate::pad::PadShape;
 use crate::tier::Tier;
 use crate::upsample::UpsampleShape;
@@ -144,6 +146,10 @@ pub(crate) struct KernelTable {
     pub copy_channels: Kernel<CopyChannelsFn>,
     /// The GEMM's work item, with the tier's micro-kernel.
     pub gemm: Kernel<GemmItemFn>,
+    /// The int8 GEMM's work item (`gemm_i8`).
+    pub gemm_i8: Kernel<I8GemmItemFn>,
+    /// The bf16 GEMM's work item (`gemm_bf16`).
+    pub gemm_bf16: Kernel<Bf16GemmItemFn>,
     /// Convolutions with few output channels (the classifier).
     pub small_n: Kernel<SmallNFn>,
     /// Depthwise convolution rows.
@@ -194,6 +200,8 @@ impl KernelTable {
             concat,
             copy_channels,
             gemm,
+            gemm_i8,
+            gemm_bf16,
             small_n,
             depthwise,
             winograd,
@@ -211,6 +219,8 @@ impl KernelTable {
             ("concat", concat.name),
             ("copy_channels", copy_channels.name),
             ("gemm", gemm.name),
+            ("gemm_i8", gemm_i8.name),
+            ("gemm_bf16", gemm_bf16.name),
             ("small_n", small_n.name),
             ("depthwise_3x3s1", depthwise.name_3x3s1),
             ("depthwise_3x3s2", depthwise.name_3x3s2),
@@ -243,6 +253,8 @@ pub(crate) fn reference() -> KernelTable {
         small_n: kernel!(crate::conv::reference::conv_pixels_reference),
         depthwise: crate::depthwise::reference_kernels(),
         winograd: crate::winograd::reference_transforms(),
+        gemm_i8: crate::gemm_i8::reference_kernel(),
+        gemm_bf16: crate::gemm_bf16::reference_kernel(),
     }
 }
 
@@ -261,6 +273,8 @@ pub(crate) fn portable() -> KernelTable {
         concat: kernel!(crate::concat::portable::f32_concat_pixelcopy_portable),
         copy_channels: kernel!(crate::concat::portable::f32_copy_channels_pixelcopy_portable),
         gemm: kernel!(crate::gemm::portable::f32_gemm_6x16_portable),
+        gemm_i8: crate::gemm_i8::portable_kernel(),
+        gemm_bf16: crate::gemm_bf16::portable_kernel(),
         small_n: kernel!(crate::conv::small_n::f32_conv_small_n_dot8_portable),
         depthwise: crate::depthwise::portable_kernels(),
         winograd: crate::winograd::portable_transforms(),
@@ -281,6 +295,8 @@ fn avx2() -> Option<KernelTable> {
         exp: crate::softmax::avx2_kernels()?.2,
         upsample_2x2: crate::upsample::avx2_kernel()?,
         gemm: crate::gemm::avx2_kernel()?,
+        gemm_i8: crate::gemm_i8::avx2_kernel()?,
+        gemm_bf16: crate::gemm_bf16::portable_kernel(),
         small_n: crate::conv::avx2_small_n_kernel()?,
         depthwise: crate::depthwise::avx2_kernels()?,
         winograd: crate::winograd::avx2_transforms()?,
@@ -294,6 +310,8 @@ fn avx2() -> Option<KernelTable> {
 fn avx512() -> Option<KernelTable> {
     Some(KernelTable {
         gemm: crate::gemm::avx512_kernel()?,
+        gemm_i8: crate::gemm_i8::avx512_kernel()?,
+        gemm_bf16: crate::gemm_bf16::avx512_kernel(),
         depthwise: crate::depthwise::avx512_kernels()?,
         winograd: crate::winograd::avx512_transforms()?,
         ..avx2()?
@@ -369,6 +387,36 @@ mod tests {
         "winograd_output",
     ];
 
+    /// Entries whose fast kernel needs an extension beyond its tier's baseline (AVX-512 VNNI
+    /// for int8, AVX-512 BF16 for bf16): where the CPU lacks it, or the tier has no such
+    /// instruction (AVX2 has no bf16 dot product; NEON's kernels are not written yet), the tier
+    /// runs the next kernel down.
+    const EXTENSION_ENTRIES: [&str; 2] = ["gemm_i8", "gemm_bf16"];
+
+    /// Whether an [`EXTENSION_ENTRIES`] entry of `tier` runs the kernel it should on this CPU.
+    fn extension_kernel_ok(
+        tier: Tier,
+        entry: &str,
+        name: &str,
+        portable: &std::collections::HashMap<&str, &str>,
+        avx2: Option<&std::collections::HashMap<&str, &str>>,
+    ) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        let (vnni, bf16) = (
+            crate::tier::avx512_vnni_detected(),
+            crate::tier::avx512_bf16_detected(),
+        );
+        #[cfg(not(target_arch = "x86_64"))]
+        let (vnni, bf16) = (false, false);
+        match (tier, entry) {
+            (Tier::Avx512, "gemm_i8") if vnni => name.ends_with("_avx512vnni"),
+            (Tier::Avx512, "gemm_i8") => avx2.is_some_and(|a| name == a[entry]),
+            (Tier::Avx512, "gemm_bf16") if bf16 => name.ends_with("_avx512bf16"),
+            (Tier::Avx2, "gemm_i8") => name.ends_with("_avx2"),
+            _ => name == portable[entry],
+        }
+    }
+
     /// Whether `name` is a kernel of `tier` by its suffix (`f32_gemm_6x16_fma` is AVX2's).
     fn has_tier_suffix(tier: Tier, name: &str) -> bool {
         match tier {
@@ -397,6 +445,9 @@ mod tests {
                 let ok = match tier {
                     Tier::Reference => has_tier_suffix(tier, name) && name != portable[entry],
                     Tier::Portable => has_tier_suffix(tier, name),
+                    _ if EXTENSION_ENTRIES.contains(&entry) => {
+                        extension_kernel_ok(tier, entry, name, &portable, avx2.as_ref())
+                    }
                     _ if PORTABLE_ON_PURPOSE.contains(&entry) => name == portable[entry],
                     Tier::Avx2 => has_tier_suffix(tier, name),
                     Tier::Avx512 if wide => has_tier_suffix(tier, name),

@@ -33,6 +33,7 @@
 
 pub mod activation;
 pub mod batchnorm;
+pub mod bf16;
 pub mod concat;
 pub mod conv;
 pub mod depthwise;
@@ -40,9 +41,12 @@ mod dispatch;
 pub mod epilogue;
 pub mod error;
 pub mod gemm;
+pub mod gemm_bf16;
+pub mod gemm_i8;
 mod lanes;
 pub mod pad;
 pub mod params;
+pub mod quant;
 mod scratch;
 pub mod softmax;
 pub mod tier;

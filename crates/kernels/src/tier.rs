@@ -186,6 +186,22 @@ pub(crate) fn testable(tier: Tier) -> bool {
     false
 }
 
+/// Whether the CPU has AVX-512 VNNI (`vpdpbusd`: 4 u8 x i8 products per 32-bit lane), which
+/// the AVX-512 tier's int8 GEMM uses when present.
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn avx512_vnni_detected() -> bool {
+    static DETECTED: OnceLock<bool> = OnceLock::new();
+    *DETECTED.get_or_init(|| is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512vnni"))
+}
+
+/// Whether the CPU has AVX-512 BF16 (`vdpbf16ps`: 2 bf16 products per f32 lane), which the
+/// AVX-512 tier's bf16 GEMM uses when present.
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn avx512_bf16_detected() -> bool {
+    static DETECTED: OnceLock<bool> = OnceLock::new();
+    *DETECTED.get_or_init(|| is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512bf16"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -51,11 +51,15 @@ pub mod reference;
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
 
-pub(crate) use frame::{reserve_a_scratch, ItemArgs};
+pub(crate) use frame::{reserve_a_scratch, EpilogueCols, ItemArgs};
 pub(crate) use pack::interleave6;
 #[doc(hidden)]
 pub use pack::OwnPackA;
 pub use pack::{MatrixA, PackA, PackedB};
+/// The AVX-512 epilogue of 16 columns, shared with the bf16 GEMM (one definition of the
+/// epilogue's SIMD rounding).
+#[cfg(target_arch = "x86_64")]
+pub(crate) use x86_64::epilogue_16;
 
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 use crate::dispatch::Kernel;

@@ -341,7 +341,7 @@ unsafe fn tile_6x16_avx512(
 /// # Safety
 /// AVX-512F must be available; `e`'s slices hold `NR` = 16 columns.
 #[inline(always)]
-unsafe fn epilogue_16(e: &EpilogueCols, mut y: __m512) -> __m512 {
+pub(crate) unsafe fn epilogue_16(e: &EpilogueCols, mut y: __m512) -> __m512 {
     // SAFETY: the caller upholds the `# Safety` contract: AVX-512F is available; the loads
     // are of slices bounds-checked to 16 floats.
     unsafe {
