@@ -3,7 +3,7 @@
 //! A [`KernelTable`] lists, for one [`Tier`], the inner kernel of every operation as a
 //! [`Kernel`]: a function pointer and the name of the function it points to. The table of a
 //! tier is built once ([`KernelTable::for_tier`]) from one constructor per tier —
-//! [`reference`], [`portable`], `avx2`, `avx512`, `neon` — and every operation's entry point
+//! [`reference`], [`portable`], `avx2`, `avx512`, `neon`, `wasm_simd128` — and every operation's entry point
 //! reads its kernel from there, so the calls and the names printed in benchmarks and logs come
 //! from the same place and cannot drift apart.
 //!
@@ -121,6 +121,7 @@ impl KernelTable {
             Tier::Avx2 => avx2(),
             Tier::Avx512 => avx512(),
             Tier::Neon => neon(),
+            Tier::WasmSimd128 => wasm_simd128(),
         });
         if let Some(table) = table {
             return Ok(table);
@@ -231,6 +232,24 @@ fn neon() -> Option<KernelTable> {
     None
 }
 
+/// WebAssembly SIMD128 (wasm32 modules built with `+simd128`) for GEMM, depthwise and
+/// Winograd; the element-wise ops run their portable kernels, which LLVM vectorises with
+/// SIMD128 in such a build anyway.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn wasm_simd128() -> Option<KernelTable> {
+    Some(KernelTable {
+        gemm: crate::gemm::simd128_kernel()?,
+        depthwise: crate::depthwise::simd128_kernels()?,
+        winograd: crate::winograd::simd128_transforms()?,
+        ..portable()
+    })
+}
+
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+fn wasm_simd128() -> Option<KernelTable> {
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,6 +292,9 @@ mod tests {
                 assert!(names
                     .iter()
                     .all(|n| n.ends_with("avx2") || n.ends_with("fma") || n.ends_with("avx512")));
+            }
+            if tier == Tier::WasmSimd128 {
+                assert!(t.gemm.name.ends_with("simd128"), "{}", t.gemm.name);
             }
         }
     }

@@ -195,12 +195,16 @@ mod lanes;
 mod portable;
 pub mod reference;
 mod schedule;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod wasm32;
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
 
 #[cfg(target_arch = "aarch64")]
 pub(crate) use aarch64::neon_kernels;
 pub(crate) use portable::portable_kernels;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub(crate) use wasm32::simd128_kernels;
 #[cfg(target_arch = "x86_64")]
 pub(crate) use x86_64::{avx2_kernels, avx512_kernels};
 

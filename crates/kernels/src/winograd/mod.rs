@@ -61,6 +61,8 @@
 mod aarch64;
 pub mod reference;
 mod transform;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod wasm32;
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
 
@@ -680,6 +682,12 @@ pub(crate) fn avx2_transforms() -> Option<TransformKernels> {
 #[cfg(target_arch = "aarch64")]
 pub(crate) fn neon_transforms() -> Option<TransformKernels> {
     aarch64::neon_transforms()
+}
+
+/// The WebAssembly SIMD128 transforms (wasm32 built with `+simd128`).
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub(crate) fn simd128_transforms() -> Option<TransformKernels> {
+    wasm32::simd128_transforms()
 }
 
 /// The AVX-512 transforms, if this CPU has AVX-512F.
