@@ -3,7 +3,7 @@
 use crate::arch::Architecture;
 use crate::config::{check_input_size, Config};
 use crate::error::{Error, Result};
-use crate::forward::{forward, plan, ForwardPlan, StepTime, Taps};
+use crate::forward::{forward, plan, ForwardPlan, Profiler, StepTime, Taps};
 use crate::network::Network;
 use crate::preprocess::Preprocessing;
 use crate::threads;
@@ -190,9 +190,25 @@ impl Model {
 
     /// Runs `input` once and returns the wall time of every step (layer), in order.
     pub fn profile(&self, input: ArrayView4<f32>) -> Result<Vec<StepTime>> {
+        Ok(self.predict_profiled(input, monotonic_seconds)?.1)
+    }
+
+    /// [`predict`](Self::predict) and [`profile`](Self::profile) in one pass, with the
+    /// caller's clock: `now()` returns seconds since any fixed moment. For targets where
+    /// `std::time::Instant` does not exist, such as `wasm32-unknown-unknown` (the browser
+    /// build passes `performance.now()`).
+    pub fn predict_profiled(
+        &self,
+        input: ArrayView4<f32>,
+        now: fn() -> f64,
+    ) -> Result<(Array3<f32>, Vec<StepTime>)> {
         let mut steps = Vec::new();
-        self.run(input, false, Some(&mut steps))?;
-        Ok(steps)
+        let profiler = Profiler {
+            steps: &mut steps,
+            now,
+        };
+        let (out, _) = self.run(input, false, Some(profiler))?;
+        Ok((out, steps))
     }
 
     /// [`predict`](Self::predict), also returning the intermediate tensors f1..f4, dec1..dec4
@@ -206,7 +222,7 @@ impl Model {
         &self,
         input: ArrayView4<f32>,
         want_taps: bool,
-        profile: Option<&mut Vec<StepTime>>,
+        profile: Option<Profiler>,
     ) -> Result<(Array3<f32>, Option<Taps>)> {
         let (n, h, w, c) = input.dim();
         if c != 3 {
@@ -296,6 +312,12 @@ impl Model {
         check_input_size(h, w)?;
         Ok(plan(&self.net.graph, batch, h, w)?.arena_len() * 4)
     }
+}
+
+/// Seconds since the first call, from `std::time::Instant` ([`Model::profile`]'s clock).
+fn monotonic_seconds() -> f64 {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    START.get_or_init(std::time::Instant::now).elapsed().as_secs_f64()
 }
 
 /// The most probable class per pixel: `[N, H/2·W/2, K]` probabilities to a `[N, out_h, out_w]`

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Times our WebAssembly engine against onnxruntime-web in headless Chromium, on the seed's
+# network at 224x224 and on the default model at 128x128 (docs/src/try/compare.html), and
+# prints the Markdown table with the browser's version. Needs tools/build-wasm.sh first:
+#
+#   bash tools/build-wasm.sh --no-test && bash tools/compare-browser.sh [ROUNDS RUNS]
+#
+# The models come from tools/wasm/make_compare_models.py (numpy + onnx in a venv made here,
+# target-wasm/venv-onnx, from tools/wasm/requirements-onnx.txt); onnxruntime-web from npm
+# (tools/wasm/package-lock.json). Timings mean something only on an otherwise idle machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${1:-7} runs=${2:-10}
+PKG=docs/src/try/pkg
+
+[ -e "$PKG/mobilenet_unet_wasm.wasm" ] || { echo "run tools/build-wasm.sh first" >&2; exit 1; }
+venv=target-wasm/venv-onnx
+if ! "$venv/bin/python" -c "import onnx, numpy, h5py" 2>/dev/null; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q -r tools/wasm/requirements-onnx.txt
+fi
+"$venv/bin/python" tools/wasm/make_compare_models.py
+
+(cd tools/wasm && npm ci --no-audit --no-fund --loglevel=error)
+mkdir -p "$PKG/ort"
+for f in ort.wasm.min.mjs ort-wasm-simd-threaded.mjs ort-wasm-simd-threaded.wasm; do
+  cp "tools/wasm/node_modules/onnxruntime-web/dist/$f" "$PKG/ort/"
+done
+COMPARE_QUERY="?rounds=$rounds&runs=$runs" node tools/wasm/browser.mjs compare docs/src
