@@ -30,9 +30,10 @@
 //! WebAssembly has no run-time CPU detection: a module that contains a SIMD instruction fails
 //! to *load* in an engine without SIMD, so the choice is made when the module is built
 //! (`-C target-feature=+simd128`), and this file only exists in such builds (see
-//! [`crate::tier`]). As on the other tiers, one generic body ([`tile_6x16`]) is compiled inside
-//! a thin `#[target_feature(enable = "simd128")]` wrapper ([`run_item_simd128`]), and the
-//! micro-kernel type [`Simd128x6x16`] is made only by the work item `simd128_kernel()` hands out.
+//! [`crate::tier`]). As on the other tiers, one generic body ([`half_tile_6x8`], run twice
+//! per tile) is compiled inside a thin `#[target_feature(enable = "simd128")]` wrapper
+//! ([`run_item_simd128`]), and the micro-kernel type [`Simd128x6x16`] is made only by the work
+//! item `simd128_kernel()` hands out.
 
 use super::frame::{self, EpilogueCols, ItemArgs, MicroKernel};
 use super::{MR, NR};
