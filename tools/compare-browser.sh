@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Times our WebAssembly engine against onnxruntime-web in headless Chromium, on the seed's
 # network at 224x224 and on the default model at 128x128 (docs/src/try/compare.html), and
-# prints the Markdown table with the browser's version. Needs tools/build-wasm.sh first:
+# writes the Markdown table with the browser's version to docs/figures/browser_comparison.md,
+# which the book's chapter 8 includes. Needs tools/build-wasm.sh first:
 #
 #   bash tools/build-wasm.sh --no-test && bash tools/compare-browser.sh [ROUNDS RUNS]
 #
@@ -26,4 +27,12 @@ mkdir -p "$PKG/ort"
 for f in ort.wasm.min.mjs ort-wasm-simd-threaded.mjs ort-wasm-simd-threaded.wasm; do
   cp "tools/wasm/node_modules/onnxruntime-web/dist/$f" "$PKG/ort/"
 done
-COMPARE_QUERY="?rounds=$rounds&runs=$runs" node tools/wasm/browser.mjs compare docs/src
+out=docs/figures/browser_comparison.md
+COMPARE_QUERY="?rounds=$rounds&runs=$runs" node tools/wasm/browser.mjs compare docs/src | tee "$out.log"
+# The table (the lines from "Browser:" on) is what the book includes.
+{
+  echo "Measured $(date -u +%Y-%m-%d) with \`bash tools/compare-browser.sh $rounds $runs\`"
+  echo "on $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'). $(sed -n '/^Browser:/,$p' "$out.log")"
+} > "$out"
+rm "$out.log"
+echo "== wrote $out"
