@@ -10,7 +10,7 @@
 //!
 //! wasm-bindgen generates the JavaScript glue with its command-line tool, whose version must
 //! match the crate's exactly; the tool is not in Debian, so every build (and CI) would first
-//! compile it from crates.io, several minutes on a small machine, for an interface of ten
+//! compile it from crates.io, several minutes on a small machine, for an interface of nine
 //! functions that pass integers and byte buffers. Plain `extern "C"` exports need no tool, the
 //! module is smaller, and the glue (`engine.js`, about a hundred lines) is code a reader can
 //! follow. The price, raw pointers across the boundary, is avoided rather than paid: the
