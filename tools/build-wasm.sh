@@ -12,9 +12,10 @@
 #    lld-22 links; wasi-libc and llvm-22 (llvm-mc) serve the WASI test binaries; chromium runs
 #    the pages. puppeteer-core (npm, tools/wasm/package-lock.json) drives that chromium.
 # 2. The kernels crate's tests for wasm32-wasip1 with SIMD128, run by node's WASI: every
-#    proptest iterates Tier::available(), which there is reference, portable and wasm-simd128.
-#    Tests that build a two-thread pool are skipped (WASI preview 1 has no threads; rayon runs
-#    on the calling thread), and said so.
+#    proptest iterates Tier::available(), which there is reference, portable and wasm-simd128
+#    (required: MOBILENET_UNET_REQUIRE_TIERS, passed through to WASI, fails a test that skips one).
+#    Tests that build a thread pool are skipped (WASI preview 1 has no threads; rayon's global
+#    pool runs on the calling thread), and said so.
 # 3. crates/wasm for wasm32-unknown-unknown with SIMD128 -> docs/src/try/pkg/ (git-ignored),
 #    with the default weights and the example images; fails if the module exceeds 1.5 MB.
 # 4. The self-test page in headless Chromium (tools/wasm/browser.mjs selftest docs/src).
@@ -66,14 +67,17 @@ if [ "$test" = 1 ]; then
   RUSTFLAGS="$SIMD -C linker=wasm-ld-22 -C link-self-contained=no -L /usr/lib/wasm32-wasi \
 -C link-arg=/usr/lib/wasm32-wasi/crt1-command.o -C link-arg=$PWD/$stubs" \
   CARGO_TARGET_WASM32_WASIP1_RUNNER="node --no-warnings $PWD/tools/wasm/run_wasi.mjs" \
+  MOBILENET_UNET_REQUIRE_TIERS=reference,portable,wasm-simd128 \
     /usr/bin/cargo test -Zbuild-std=std,panic_abort,test --target wasm32-wasip1 --release \
     -p mobilenet-unet-kernels -- \
     --skip two_threads_get_nearly_equal_rows \
     --skip every_schedule_and_block_size_gives_the_same_bits \
     --skip one_and_two_threads_are_bit_identical \
     --skip decoder_like_conv_is_bit_identical_on_one_and_two_threads \
-    --skip thread_count_does_not_change_bits
-  echo "== SKIPPED under WASI (no threads): the 5 tests that compare one and two threads"
+    --skip thread_count_does_not_change_bits \
+    --skip warmed_up_convolutions_allocate_nothing
+  echo "== SKIPPED under WASI (no threads): the 5 tests that compare one and two threads, and"
+  echo "   tests/no_alloc.rs, which counts allocations on pools of 1 and 2 threads"
 fi
 
 # -- 3. the module for the page ---------------------------------------------------------------------

@@ -148,6 +148,12 @@ def refresh_verify_table():
         text += ["", "stderr (last lines):", "", "```text"] + run.stderr.strip().splitlines()[-10:] + ["```"]
     (ROOT / "docs" / "src" / "verify_table.md").write_text("\n".join(text) + "\n")
     print("wrote docs/src/verify_table.md")
+    # The same checks as data: the numbers the README and the book quote are computed from this
+    # file by tools/check_docs.py, which CI runs.
+    js = subprocess.run(cmd + ["--", "--json"], cwd=ROOT, capture_output=True, text=True)
+    report = json.loads(js.stdout)
+    (FIG / "verify.json").write_text(json.dumps(report, indent=1) + "\n")
+    print("wrote docs/figures/verify.json")
 
 
 def load_summary(h, w):

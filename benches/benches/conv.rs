@@ -57,7 +57,9 @@ fn im2col_full(p: &Conv2dParams, input: &[f32], cols: &mut [f32]) {
 fn baseline(p: &Conv2dParams, input: &[f32], weights: &[f32], cols: &mut [f32], out: &mut [f32]) {
     im2col_full(p, input, cols);
     let (m, k, n) = p.gemm_mkn();
-    // SAFETY: cols is m x k, weights k x n, out m x n, all row-major and contiguous.
+    assert!(cols.len() >= m * k && weights.len() >= k * n && out.len() >= m * n);
+    // SAFETY: cols is m x k, weights k x n, out m x n (checked above), all row-major and
+    // contiguous.
     unsafe {
         matrixmultiply::sgemm(
             m,

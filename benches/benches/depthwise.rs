@@ -47,6 +47,8 @@ fn pool(threads: usize) -> rayon::ThreadPool {
 fn grouped_im2col(p: &Conv2dParams, x: &[f32], w: &[f32], bias: &[f32], col: &mut [f32], y: &mut [f32]) {
     let (oh, ow) = p.out_hw();
     let c = p.in_c;
+    // The raw GEMM below reads col ((OH·OW) x 9) and w (9 x C) and writes y ((OH·OW) x C).
+    assert!(p.kh == 3 && p.kw == 3 && col.len() >= oh * ow * 9 && w.len() >= 9 * c && y.len() >= oh * ow * c);
     for ch in 0..c {
         for oy in 0..oh {
             for ox in 0..ow {
@@ -65,8 +67,8 @@ fn grouped_im2col(p: &Conv2dParams, x: &[f32], w: &[f32], bias: &[f32], col: &mu
             }
         }
         // (OH·OW, 9) @ (9, 1) -> column ch of (OH·OW, C); w[k·C + ch] is the channel's k-th tap.
-        // SAFETY: every index the strides reach is in bounds: col is (OH·OW)x9, w is 9xC read
-        // at column ch, y is (OH·OW)xC written at column ch.
+        // SAFETY: every index the strides reach is in bounds (lengths checked above): col is
+        // (OH·OW)x9, w is 9xC read at column ch < C, y is (OH·OW)xC written at column ch.
         unsafe {
             matrixmultiply::sgemm(
                 oh * ow,

@@ -38,8 +38,22 @@ fn data(len: usize, seed: u32) -> Vec<f32> {
         .collect()
 }
 
+/// Panics unless `a`, `b` and `c` hold the `m x k`, `k x n` and `m x n` matrices a raw GEMM
+/// call below reads and writes: the check its `unsafe` block rests on.
+fn assert_gemm_lens(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &[f32]) {
+    assert!(
+        a.len() >= m * k && b.len() >= k * n && c.len() >= m * n,
+        "gemm {m}x{k}x{n}: a {}, b {}, c {} floats",
+        a.len(),
+        b.len(),
+        c.len()
+    );
+}
+
 fn gemm_crate(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32], par: gemm::Parallelism) {
-    // SAFETY: a is m x k, b is k x n, c is m x n, all row-major and contiguous, as the strides say.
+    assert_gemm_lens(m, k, n, a, b, c);
+    // SAFETY: a is m x k, b is k x n, c is m x n (checked above), all row-major and
+    // contiguous, as the strides say.
     unsafe {
         gemm::gemm(
             m,
@@ -66,7 +80,9 @@ fn gemm_crate(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32],
 }
 
 fn matrixmultiply(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
-    // SAFETY: a is m x k, b is k x n, c is m x n, all row-major and contiguous, as the strides say.
+    assert_gemm_lens(m, k, n, a, b, c);
+    // SAFETY: a is m x k, b is k x n, c is m x n (checked above), all row-major and
+    // contiguous, as the strides say.
     unsafe {
         matrixmultiply::sgemm(
             m,

@@ -3,7 +3,7 @@
 use crate::picture::{overlay, save_palette_png};
 use indicatif::{ProgressBar, ProgressStyle};
 use mobilenet_unet::summary::{summary_json, summary_text};
-use mobilenet_unet::{npy, Architecture, Config, Error, Model, Result, Weights};
+use mobilenet_unet::{npy, Architecture, Config, ConvChoice, Error, Model, ModelBuilder, Result, Weights};
 use ndarray::Array4;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -26,12 +26,26 @@ fn load_weights(path: Option<&Path>) -> Result<Weights> {
     }
 }
 
+/// A model builder with the environment's overrides, read once here (the library reads no
+/// environment variable): `MOBILENET_UNET_TIER` forces a tier, `MOBILENET_UNET_CONV` the
+/// convolution choice (`auto`, `im2col`, `winograd`); `threads` gives the model its own pool.
+fn builder(threads: Option<usize>) -> Result<ModelBuilder> {
+    use mobilenet_unet_kernels::conv::CONV_ENV;
+    let conv = match std::env::var(CONV_ENV) {
+        Ok(v) => ConvChoice::from_name(&v)?,
+        Err(_) => ConvChoice::Auto,
+    };
+    let b = Model::builder()
+        .tier(mobilenet_unet_kernels::Tier::active()?)
+        .conv_algorithm(conv);
+    Ok(match threads {
+        Some(t) => b.threads(t),
+        None => b,
+    })
+}
+
 fn load_model(path: Option<&Path>, threads: Option<usize>) -> Result<Model> {
-    let model = Model::from_owned_weights(load_weights(path)?)?;
-    match threads {
-        Some(t) => model.with_threads(t),
-        None => Ok(model),
-    }
+    builder(threads)?.from_weights(load_weights(path)?)
 }
 
 pub fn summary(weights: Option<&Path>, cfg: &Config, json: bool) -> Result<()> {
@@ -185,11 +199,7 @@ pub fn bench(weights: Option<&Path>, cfg: &Config, size_given: bool, o: &BenchOp
         (w.config.input_height, w.config.input_width)
     };
     // The model takes the tensors one layer at a time: never the file and the model in full.
-    let model = Model::from_owned_weights(w)?;
-    let model = match o.threads {
-        Some(t) => model.with_threads(t)?,
-        None => model,
-    };
+    let model = builder(o.threads)?.from_weights(w)?;
     let threads = o.threads.unwrap_or_else(rayon::current_num_threads);
     let arch = Architecture::with_input(model.config(), h, wd)?;
     let x = Array4::from_shape_fn((o.batch, h, wd, 3), |(_, y, x, c)| {
@@ -214,9 +224,7 @@ pub fn bench(weights: Option<&Path>, cfg: &Config, size_given: bool, o: &BenchOp
     } else {
         None
     };
-    let tier = mobilenet_unet_kernels::Tier::active()
-        .map(|t| t.name())
-        .unwrap_or("unavailable");
+    let tier = model.tier().name();
     if o.json {
         let j = serde_json::json!({
             "size": [h, wd], "batch": o.batch, "threads": threads, "runs": o.runs, "tier": tier,

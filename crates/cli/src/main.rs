@@ -4,6 +4,8 @@
 //! This crate is the app around the `mobilenet-unet` library: argument parsing (here), the
 //! commands (`commands.rs`), and the pictures they write (`picture.rs`, `font.rs`).
 
+#![forbid(unsafe_code)]
+
 use clap::{Args, Parser, Subcommand};
 use mobilenet_unet::{Config, DecoderActivation, Result};
 use std::path::PathBuf;

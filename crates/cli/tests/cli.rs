@@ -69,10 +69,17 @@ fn bad_arguments_and_files() {
     );
 }
 
+/// A deterministic, non-constant RGB image in `[0, 255]` (what `infer` expects).
+fn test_image(h: usize, w: usize) -> ndarray::Array4<f32> {
+    ndarray::Array4::from_shape_fn((1, h, w, 3), |(_, y, x, c)| {
+        ((y * 7 + x * 13 + c * 29) % 256) as f32
+    })
+}
+
 #[test]
-fn infer_round_trip_through_npy() {
+fn infer_writes_what_the_library_predicts() {
     use ndarray_npy::{ReadNpyExt, WriteNpyExt};
-    let x = ndarray::Array4::<f32>::from_elem((1, 32, 48, 3), 0.25);
+    let x = test_image(32, 48);
     let input = tmp("x.npy");
     x.write_npy(std::fs::File::create(&input).unwrap()).unwrap();
     let output = tmp("y.npy");
@@ -90,10 +97,18 @@ fn infer_round_trip_through_npy() {
         .unwrap();
     assert!(st.success());
     let y = ndarray::Array3::<f32>::read_npy(std::fs::File::open(&output).unwrap()).unwrap();
-    assert_eq!(y.shape()[..2], [1, 16 * 24]);
-    for row in y.rows() {
-        assert!((row.sum() - 1.0).abs() < 1e-5);
-    }
+    // The same model, the same input, the same tier and thread count: the same bits.
+    let model =
+        mobilenet_unet::Model::from_owned_weights(mobilenet_unet::defaults::default_weights().unwrap())
+            .unwrap()
+            .with_threads(1)
+            .unwrap();
+    let want = model.predict(x.view()).unwrap();
+    assert_eq!(y.shape(), want.shape());
+    assert!(
+        y.iter().zip(want.iter()).all(|(a, b)| a.to_bits() == b.to_bits()),
+        "infer's output differs from Model::predict"
+    );
     // A float64 input is refused with the reason.
     let x64 = ndarray::Array4::<f64>::zeros((1, 32, 48, 3));
     x64.write_npy(std::fs::File::create(&input).unwrap()).unwrap();
@@ -107,6 +122,48 @@ fn infer_round_trip_through_npy() {
         ],
         "float32",
     );
+}
+
+/// The class indices of a palette PNG mask.
+fn mask_indices(path: &std::path::Path) -> (u32, u32, Vec<u8>) {
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!(info.color_type, png::ColorType::Indexed, "{}", path.display());
+    buf.truncate(info.buffer_size());
+    (info.width, info.height, buf)
+}
+
+#[test]
+fn segment_reproduces_the_committed_example_masks() {
+    // examples/output holds what `segment` wrote for examples/images with the default model
+    // (on this CI machine's tier; another tier could flip a pixel whose two best classes are
+    // within rounding of each other, which would show here as a count of differing pixels).
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out_dir = tmp("masks");
+    for stem in ["shapes_1", "overlap_1"] {
+        let image = root.join(format!("examples/images/{stem}.png"));
+        let out = bin()
+            .args([
+                "segment",
+                image.to_str().unwrap(),
+                "-o",
+                out_dir.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let (w, h, got) = mask_indices(&out_dir.join(format!("{stem}_mask.png")));
+        let (we, he, want) = mask_indices(&root.join(format!("examples/output/{stem}_mask.png")));
+        assert_eq!((w, h), (we, he), "{stem}");
+        let differ = got.iter().zip(&want).filter(|(a, b)| a != b).count();
+        assert_eq!(differ, 0, "{stem}: {differ} of {} pixels differ", want.len());
+        assert!(
+            want.iter().any(|&c| c != want[0]),
+            "{stem}: the expected mask has one class"
+        );
+    }
 }
 
 #[test]

@@ -3,32 +3,61 @@
 //! A [`KernelTable`] lists, for one [`Tier`], the inner kernel of every operation as a
 //! [`Kernel`]: a function pointer and the name of the function it points to. The table of a
 //! tier is built once ([`KernelTable::for_tier`]) from one constructor per tier —
-//! [`reference`], [`portable`], `avx2`, `avx512`, `neon`, `wasm_simd128` — and every operation's entry point
-//! reads its kernel from there, so the calls and the names printed in benchmarks and logs come
-//! from the same place and cannot drift apart.
+//! [`reference`], [`portable`], `avx2`, `avx512`, `neon`, `wasm_simd128` — and every
+//! operation's entry point reads its kernel from there, the reference tier's included (no
+//! entry point looks at the tier itself), so the calls and the names printed in benchmarks
+//! and logs ([`kernel_names`]) come from the same place and cannot drift apart.
 //!
 //! Every tier's kernel of an operation has the same signature (the `*Fn` types below). The
 //! entry points do everything that is the same for all tiers — validate arguments, split the
 //! work over rayon — and the kernel does the arithmetic on one piece.
 //!
-//! # Why the SIMD function pointers are safe to call
+//! # Soundness: the one argument every SIMD kernel rests on
 //!
-//! A SIMD kernel is a safe function that calls `#[target_feature]` code. It is private to its
-//! module's `x86_64.rs` (or `aarch64.rs`), and the only way out of that file is a constructor
-//! that returns `None` unless the CPU was detected to have the features (`avx2_kernel()`,
-//! ...). So holding the function pointer proves the features exist, the way a token type
-//! would (matrixmultiply and our GEMM frame use tokens where the kernel is a generic
-//! parameter; a table of plain function pointers needs none).
+//! Calling an intrinsic (or any `#[target_feature]` function) is undefined behaviour on a CPU
+//! without the feature. Every SIMD kernel of this crate is sound by the same three rules:
+//!
+//! 1. **A table entry is the proof of the features.** A SIMD tier's kernel is a safe `fn`,
+//!    private to its `<op>/x86_64.rs` (`aarch64.rs`, `wasm32.rs`), whose body calls one `#[target_feature]`
+//!    `unsafe fn`. The only way out of that file is the tier's constructor (`avx2_kernel()`,
+//!    `avx512_transforms()`, ...), which returns `None` unless [`Tier::is_available`] detected
+//!    the features; so whoever holds the function pointer holds the proof, and the safe
+//!    kernel's `// SAFETY:` comment cites it. (WebAssembly cannot detect features at run
+//!    time: `wasm32.rs` files are compiled only into modules built with SIMD128, which an
+//!    engine without SIMD refuses to load, and `Tier::WasmSimd128` is available exactly there.)
+//! 2. **ISA types live only inside the `#[target_feature]` region.** Inside that function the
+//!    code is safe, generic Rust over a type whose safe methods run the ISA's instructions: a
+//!    vector of lanes ([`crate::lanes`]), a GEMM micro-kernel (`gemm::frame::MicroKernel`, e.g.
+//!    `Fma6x16`) or a dot product (`conv::small_n::Dot`). Such a type is only ever named as
+//!    the type argument of a generic body inside a `#[target_feature]` function of its own
+//!    ISA; the micro-kernel and dot values carry a private field, so only the safe kernel of
+//!    rule 1 can make one. Running one of its methods therefore means the features were
+//!    detected.
+//! 3. **Memory through slices.** The ISA types take slices and bounds-check them before they
+//!    touch a pointer (a lanes `load` slices `src[..N]` first), so the generic bodies cannot
+//!    read or write out of bounds. Raw pointer arithmetic appears only inside an ISA method or
+//!    an `unsafe fn` whose `# Safety` section lists the ranges, which its safe caller asserts.
+//!
+//! The crate denies `unsafe_op_in_unsafe_fn` and warns (CI: denies) on
+//! `clippy::undocumented_unsafe_blocks`, so every unsafe operation is in a block that says
+//! which rule makes it sound. The reference and portable tiers contain no `unsafe` at all.
 
 use crate::conv::small_n::SmallN;
 use crate::depthwise::DepthwiseKernels;
 use crate::epilogue::Activation;
 use crate::error::Result;
 use crate::gemm::ItemArgs;
+use crate::pad::PadShape;
 use crate::tier::Tier;
 use crate::upsample::UpsampleShape;
 use crate::winograd::TransformKernels;
 use std::sync::OnceLock;
+
+/// `(entry, kernel name)` for every kernel `tier` runs (`("gemm", "f32_gemm_6x16_fma")`, ...),
+/// for benchmark and log records; [`crate::KernelError::TierUnavailable`] if the CPU lacks it.
+pub fn kernel_names(tier: Tier) -> Result<Vec<(&'static str, &'static str)>> {
+    Ok(KernelTable::for_tier(tier)?.entries())
+}
 
 /// A kernel: the function an operation runs at some tier, and that function's name.
 #[derive(Debug, Clone, Copy)]
@@ -78,8 +107,17 @@ pub(crate) type ExpFn = fn(&[f32], &mut [f32]);
 pub(crate) type GemmItemFn = fn(ItemArgs);
 /// The output rows made from one input row of a nearest upsampling (see `upsample/mod.rs`).
 pub(crate) type UpsampleFn = fn(&UpsampleShape, &[f32], &mut [f32]);
-/// Output pixels `p0 .. p0 + count` of a small-N convolution (see `conv/small_n.rs`).
-pub(crate) type SmallNFn = fn(&SmallN, usize, usize, &mut [f32], usize);
+/// Output pixels `p0 .. p0 + count` of a small-N convolution, with a reusable tap list (see
+/// `conv/small_n.rs`).
+pub(crate) type SmallNFn = fn(&SmallN, usize, usize, &mut [f32], usize, &mut Vec<(usize, usize)>);
+/// Output row `r` (counted over all images) of a zero padding (see `pad/mod.rs`).
+pub(crate) type PadRowFn = fn(&PadShape, &[f32], usize, &mut [f32]);
+/// The output pixels from pixel `p0` on of a channel concatenation: `(inputs, channels, p0,
+/// dst)`, `dst` a whole number of pixels (see `concat/mod.rs`).
+pub(crate) type ConcatFn = fn(&[&[f32]], &[usize], usize, &mut [f32]);
+/// One tensor into a channel slice of a wider one, over whole pixels: `(src, c, dst,
+/// dst_pixel_stride, dst_c_offset)` (see `concat/mod.rs`).
+pub(crate) type CopyChannelsFn = fn(&[f32], usize, &mut [f32], usize, usize);
 
 /// Every kernel one tier runs.
 #[derive(Debug, Clone, Copy)]
@@ -96,8 +134,16 @@ pub(crate) struct KernelTable {
     pub softmax_wide: Kernel<SoftmaxFn>,
     /// The exponential the softmax uses.
     pub exp: Kernel<ExpFn>,
-    /// Nearest 2x2 upsampling (other factors run the portable row copy at every tier).
+    /// Nearest 2x2 upsampling.
     pub upsample_2x2: Kernel<UpsampleFn>,
+    /// Nearest upsampling by any other factors.
+    pub upsample: Kernel<UpsampleFn>,
+    /// Zero padding, one output row.
+    pub pad_row: Kernel<PadRowFn>,
+    /// Channel concatenation, a block of pixels.
+    pub concat: Kernel<ConcatFn>,
+    /// One tensor into a channel slice, a block of pixels.
+    pub copy_channels: Kernel<CopyChannelsFn>,
     /// The GEMM's work item, with the tier's micro-kernel.
     pub gemm: Kernel<GemmItemFn>,
     /// Convolutions with few output channels (the classifier).
@@ -133,14 +179,56 @@ impl KernelTable {
             reason: "a kernel of this tier failed its own CPU check",
         })
     }
+
+    /// `(entry, kernel name)` for every kernel of the table, Winograd's and depthwise's parts
+    /// included: what logs and tests list. Written as one destructuring, so a new entry does
+    /// not compile until it is listed here too.
+    pub fn entries(&self) -> Vec<(&'static str, &'static str)> {
+        let KernelTable {
+            activation,
+            scale_shift,
+            scale_shift_inplace,
+            softmax_narrow,
+            softmax_wide,
+            exp,
+            upsample_2x2,
+            upsample,
+            pad_row,
+            concat,
+            copy_channels,
+            gemm,
+            small_n,
+            depthwise,
+            winograd,
+        } = self;
+        vec![
+            ("activation", activation.name),
+            ("scale_shift", scale_shift.name),
+            ("scale_shift_inplace", scale_shift_inplace.name),
+            ("softmax_narrow", softmax_narrow.name),
+            ("softmax_wide", softmax_wide.name),
+            ("exp", exp.name),
+            ("upsample_2x2", upsample_2x2.name),
+            ("upsample", upsample.name),
+            ("pad_row", pad_row.name),
+            ("concat", concat.name),
+            ("copy_channels", copy_channels.name),
+            ("gemm", gemm.name),
+            ("small_n", small_n.name),
+            ("depthwise_3x3s1", depthwise.name_3x3s1),
+            ("depthwise_3x3s2", depthwise.name_3x3s2),
+            ("depthwise_generic", depthwise.name_generic),
+            ("winograd_input", winograd.input.name),
+            ("winograd_output", winograd.output.name),
+        ]
+    }
 }
 
-/// The oracle: the naive loops of every operation whose oracle works piece by piece.
+/// The oracle: naive loops, one element at a time, for every piece of every operation.
 ///
-/// The convolutions' oracle is the direct convolution over the whole tensor (and upsampling's
-/// the whole-tensor copy), which their entry points call for `Tier::Reference` before they
-/// look at the table; the `upsample_2x2`, `small_n`, `depthwise` and `winograd` entries below
-/// only fill the struct and are never run at this tier.
+/// The entry points split the work and call these exactly as they call any other tier's
+/// kernels, so the reference tier runs the same schedule (and the same validation) as the fast
+/// ones; only the arithmetic inside a piece is the textbook one.
 pub(crate) fn reference() -> KernelTable {
     KernelTable {
         activation: kernel!(crate::activation::reference::activation_inplace),
@@ -149,11 +237,15 @@ pub(crate) fn reference() -> KernelTable {
         softmax_narrow: kernel!(crate::softmax::reference::softmax_channels_inplace),
         softmax_wide: kernel!(crate::softmax::reference::softmax_channels_inplace),
         exp: kernel!(crate::softmax::reference::exp_libm),
-        upsample_2x2: kernel!(crate::upsample::portable::f32_upsample_rowcopy_portable),
+        upsample_2x2: kernel!(crate::upsample::reference::upsample_rows_reference),
+        upsample: kernel!(crate::upsample::reference::upsample_rows_reference),
+        pad_row: kernel!(crate::pad::reference::zero_pad_row_reference),
+        concat: kernel!(crate::concat::reference::concat_pixels_reference),
+        copy_channels: kernel!(crate::concat::reference::copy_channels_into),
         gemm: kernel!(crate::gemm::reference::gemm_item_reference),
-        small_n: kernel!(crate::conv::small_n::f32_conv_small_n_dot8_portable),
-        depthwise: crate::depthwise::portable_kernels(),
-        winograd: crate::winograd::portable_transforms(),
+        small_n: kernel!(crate::conv::reference::conv_pixels_reference),
+        depthwise: crate::depthwise::reference_kernels(),
+        winograd: crate::winograd::reference_transforms(),
     }
 }
 
@@ -165,8 +257,12 @@ pub(crate) fn portable() -> KernelTable {
         scale_shift_inplace: kernel!(crate::batchnorm::portable::f32_scaleshift_inplace_portable),
         softmax_narrow: kernel!(crate::softmax::portable::f32_softmax_8rows_polyexp_portable),
         softmax_wide: kernel!(crate::softmax::portable::f32_softmax_row_polyexp_portable),
-        exp: kernel!(crate::softmax::portable::exp_poly_slice),
+        exp: kernel!(crate::softmax::portable::f32_exp_poly_portable),
         upsample_2x2: kernel!(crate::upsample::portable::f32_upsample_rowcopy_portable),
+        upsample: kernel!(crate::upsample::portable::f32_upsample_rowcopy_portable),
+        pad_row: kernel!(crate::pad::portable::f32_zero_pad_rowcopy_portable),
+        concat: kernel!(crate::concat::portable::f32_concat_pixelcopy_portable),
+        copy_channels: kernel!(crate::concat::portable::f32_copy_channels_pixelcopy_portable),
         gemm: kernel!(crate::gemm::portable::f32_gemm_6x16_portable),
         small_n: kernel!(crate::conv::small_n::f32_conv_small_n_dot8_portable),
         depthwise: crate::depthwise::portable_kernels(),
@@ -174,7 +270,9 @@ pub(crate) fn portable() -> KernelTable {
     }
 }
 
-/// AVX2 + FMA (x86_64, detected at run time).
+/// AVX2 + FMA (x86_64, detected at run time). Zero padding, any-factor upsampling and
+/// concatenation run the portable kernels: they are `memcpy`/`memset`, which already move
+/// data at memory speed with the widest stores the CPU has.
 #[cfg(target_arch = "x86_64")]
 fn avx2() -> Option<KernelTable> {
     Some(KernelTable {
@@ -189,6 +287,7 @@ fn avx2() -> Option<KernelTable> {
         small_n: crate::conv::avx2_small_n_kernel()?,
         depthwise: crate::depthwise::avx2_kernels()?,
         winograd: crate::winograd::avx2_transforms()?,
+        ..portable()
     })
 }
 
@@ -276,25 +375,60 @@ mod tests {
         }
     }
 
+    /// Entries a SIMD tier fills with the portable kernel on purpose (pure copies, already at
+    /// memory speed as `memcpy`): their names must be the portable ones.
+    const PORTABLE_ON_PURPOSE: [&str; 4] = ["upsample", "pad_row", "concat", "copy_channels"];
+
+    /// Entries where AVX-512, NEON and SIMD128 have kernels of their own; the AVX-512 tier
+    /// runs the AVX2 kernels elsewhere, NEON and SIMD128 the portable ones.
+    const WIDE_TIER_ENTRIES: [&str; 6] = [
+        "gemm",
+        "depthwise_3x3s1",
+        "depthwise_3x3s2",
+        "depthwise_generic",
+        "winograd_input",
+        "winograd_output",
+    ];
+
+    /// Whether `name` is a kernel of `tier` by its suffix (`f32_gemm_6x16_fma` is AVX2's).
+    fn has_tier_suffix(tier: Tier, name: &str) -> bool {
+        match tier {
+            Tier::Reference => name.ends_with("_reference") || !name.starts_with("f32_"),
+            Tier::Portable => name.ends_with("_portable"),
+            Tier::Avx2 => name.ends_with("_avx2") || name.ends_with("_fma"),
+            Tier::Avx512 => name.ends_with("_avx512"),
+            Tier::Neon => name.ends_with("_neon"),
+            Tier::WasmSimd128 => name.ends_with("_simd128"),
+        }
+    }
+
     #[test]
-    fn simd_tiers_name_their_own_kernels() {
+    fn every_entry_of_every_available_tier_names_a_kernel_of_that_tier() {
+        let portable: std::collections::HashMap<_, _> = portable().entries().into_iter().collect();
+        let avx2 = avx2().map(|t| {
+            t.entries()
+                .into_iter()
+                .collect::<std::collections::HashMap<_, _>>()
+        });
         for tier in Tier::available() {
-            let t = KernelTable::for_tier(tier).unwrap();
-            let names = [
-                t.activation.name,
-                t.scale_shift.name,
-                t.gemm.name,
-                t.small_n.name,
-                t.exp.name,
-            ];
-            println!("{tier}: {names:?}");
-            if matches!(tier, Tier::Avx2 | Tier::Avx512) {
-                assert!(names
-                    .iter()
-                    .all(|n| n.ends_with("avx2") || n.ends_with("fma") || n.ends_with("avx512")));
-            }
-            if tier == Tier::WasmSimd128 {
-                assert!(t.gemm.name.ends_with("simd128"), "{}", t.gemm.name);
+            let entries = KernelTable::for_tier(tier).unwrap().entries();
+            println!("{tier}: {entries:?}");
+            assert_eq!(entries.len(), portable.len());
+            for (entry, name) in entries {
+                let wide = WIDE_TIER_ENTRIES.contains(&entry);
+                let ok = match tier {
+                    Tier::Reference => has_tier_suffix(tier, name) && name != portable[entry],
+                    Tier::Portable => has_tier_suffix(tier, name),
+                    _ if PORTABLE_ON_PURPOSE.contains(&entry) => name == portable[entry],
+                    Tier::Avx2 => has_tier_suffix(tier, name),
+                    Tier::Avx512 if wide => has_tier_suffix(tier, name),
+                    Tier::Avx512 => avx2.as_ref().is_some_and(|a| name == a[entry]),
+                    Tier::Neon if wide => has_tier_suffix(tier, name),
+                    Tier::Neon => name == portable[entry],
+                    Tier::WasmSimd128 if wide => has_tier_suffix(tier, name),
+                    Tier::WasmSimd128 => name == portable[entry],
+                };
+                assert!(ok, "{tier} entry {entry} runs {name}");
             }
         }
     }

@@ -14,7 +14,7 @@
 use crate::error::{KernelError, Result};
 
 /// Which algorithm computes a convolution. [`Conv2dParams::algorithm`] is the rule;
-/// `conv::ConvWeights::prepare_as` (or `MOBILENET_UNET_CONV`) can force another one that applies.
+/// `conv::ConvWeights::prepare_as` (or a `conv::ConvChoice`) can force another one that applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ConvAlgorithm {
     /// One filter per channel (`groups == in_c == out_c`): a direct NHWC kernel.

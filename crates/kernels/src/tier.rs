@@ -6,17 +6,19 @@
 //! - [`Tier::Reference`]: naive loops, the oracle the others are tested against;
 //! - [`Tier::Portable`]: the blocked/cache-aware algorithm in plain Rust (auto-vectorised);
 //! - [`Tier::Avx2`]: the same algorithm with hand-written AVX2+FMA intrinsics;
-//! - [`Tier::Avx512`]: AVX-512F kernels where they pay (the GEMM micro-kernel, Winograd's
-//!   transforms), the AVX2 kernels elsewhere. On Zen 4 a 512-bit instruction runs as two
-//!   256-bit halves, so AVX-512 gives no more FLOPs per cycle than AVX2; it gives twice the
-//!   work per instruction (relief for the front end and the load ports) and 32 registers;
-//! - [`Tier::Neon`]: aarch64's 128-bit vectors (part of the aarch64 baseline, so never
-//!   detected, only compiled in);
-//! - [`Tier::WasmSimd128`]: WebAssembly's 128-bit SIMD (`f32x4`). WebAssembly has no run-time
-//!   feature detection: an engine without SIMD refuses to *load* a module that contains a
-//!   SIMD instruction, so the tier exists exactly in modules built with
-//!   `-C target-feature=+simd128` (the browser build, `tools/build-wasm.sh`), and a wasm32
-//!   build without it runs the portable tier.
+//! - [`Tier::Avx512`]: AVX-512F kernels where they pay (the GEMM micro-kernel, depthwise
+//!   convolution, Winograd's transforms), the AVX2 kernels elsewhere. On Zen 4 a 512-bit
+//!   instruction runs as two 256-bit halves, so AVX-512 gives no more FLOPs per cycle than
+//!   AVX2; it gives twice the work per instruction (relief for the front end and the load
+//!   ports) and 32 registers;
+//! - [`Tier::Neon`]: aarch64's 128-bit vectors for the GEMM micro-kernel, depthwise
+//!   convolution and Winograd's transforms, the portable kernels elsewhere (NEON is part of the
+//!   aarch64 baseline, so it is never detected, only compiled in);
+//! - [`Tier::WasmSimd128`]: WebAssembly's 128-bit SIMD (`f32x4`) for the same three kernels,
+//!   the portable kernels elsewhere. WebAssembly has no run-time feature detection: an engine
+//!   without SIMD refuses to *load* a module that contains a SIMD instruction, so the tier
+//!   exists exactly in modules built with `-C target-feature=+simd128` (the browser build,
+//!   `tools/build-wasm.sh`), and a wasm32 build without it runs the portable tier.
 //!
 //! [`Tier::active`] detects the CPU once and caches the answer in a `OnceLock`. The
 //! environment variable `MOBILENET_UNET_TIER` (`reference`, `portable`, `avx2`, `avx512`,
@@ -179,6 +181,27 @@ fn avx512f_detected() -> bool {
     false
 }
 
+/// For the crate's unit tests: whether `tier` can be tested here. A tier the CPU lacks is
+/// printed as skipped, and is a test failure if `MOBILENET_UNET_REQUIRE_TIERS` (a comma list,
+/// which CI sets to the tiers its machines have) names it, so a skip is never silent and
+/// never hides a tier CI expects to test.
+#[cfg(test)]
+pub(crate) fn testable(tier: Tier) -> bool {
+    if tier.is_available() {
+        return true;
+    }
+    let required = std::env::var("MOBILENET_UNET_REQUIRE_TIERS").unwrap_or_default();
+    let named = required
+        .split(',')
+        .any(|name| Tier::from_name(name).is_ok_and(|t| t == tier));
+    assert!(
+        !named,
+        "MOBILENET_UNET_REQUIRE_TIERS requires tier {tier}, which this CPU cannot run"
+    );
+    println!("SKIPPED tier {tier}: not available on this CPU");
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,9 +226,38 @@ mod tests {
     }
 
     #[test]
-    fn reference_and_portable_always_available() {
+    fn available_tiers_match_what_the_build_and_cpu_have() {
         let av = Tier::available();
-        assert!(av.contains(&Tier::Reference) && av.contains(&Tier::Portable));
         println!("tiers available on this machine: {av:?}");
+        // Each tier's availability from an independent source: the target and, on x86_64,
+        // the standard library's own feature detection (not the cached helpers above).
+        #[cfg(target_arch = "x86_64")]
+        let (avx2, avx512) = {
+            let avx2 = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
+            (avx2, avx2 && is_x86_feature_detected!("avx512f"))
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let (avx2, avx512) = (false, false);
+        let expected = [
+            (Tier::Reference, true),
+            (Tier::Portable, true),
+            (Tier::Avx2, avx2),
+            (Tier::Avx512, avx512),
+            (Tier::Neon, cfg!(target_arch = "aarch64")),
+            (
+                Tier::WasmSimd128,
+                cfg!(all(target_arch = "wasm32", target_feature = "simd128")),
+            ),
+        ];
+        for (tier, has) in expected {
+            assert_eq!(tier.is_available(), has, "{tier}");
+            assert_eq!(tier.ensure_available().is_ok(), has, "{tier}");
+        }
+        let best = expected.iter().rev().find(|(_, has)| *has).map(|&(t, _)| t);
+        assert_eq!(Some(Tier::best()), best);
+        // A tier CI expects on this machine must be here (see `testable`).
+        for t in Tier::ALL {
+            testable(t);
+        }
     }
 }

@@ -1,16 +1,16 @@
-//! The architecture as data: the seed's `mobilenet_unet` as one list of steps ([`graph`]), and
-//! every Keras layer with its output shape, parameter count and multiply-accumulates, derived
-//! from that list for one input size.
+//! The architecture as data: the seed's `mobilenet_unet` as one list of steps (`graph.rs`,
+//! crate-private), and every Keras layer with its output shape, parameter count and
+//! multiply-accumulates, derived from that list for one input size.
 //!
 //! This is the single description the rest of the crate derives from: the prepared network,
-//! the arena plan and the forward pass walk [`Graph::steps`]; parameter counts and `summary`
+//! the arena plan and the forward pass walk the graph's steps; parameter counts and `summary`
 //! read [`Architecture::layers`]; the weight loader asks which tensors to expect
 //! ([`Architecture::expected_tensors`]); `verify` compares the layers with Keras's own
 //! `count_params()` and output shapes.
 
-pub mod graph;
+pub(crate) mod graph;
 
-pub use graph::{Graph, Step};
+pub(crate) use graph::{Graph, Step};
 
 use crate::config::{check_input_size, Config, DecoderActivation};
 use crate::error::{Error, Result};
@@ -131,8 +131,9 @@ pub struct Architecture {
     pub layers: Vec<LayerInfo>,
     /// Every encoder block compared with a standard convolution.
     pub separable: Vec<SeparableComparison>,
-    /// The steps the forward pass runs (which `layers` is derived from).
-    pub graph: Graph,
+    /// The steps the forward pass runs (which `layers` is derived from; crate-private: the
+    /// planning internals are not API).
+    pub(crate) graph: Graph,
 }
 
 /// The Keras layer `keras`, computed by `step` (whose convolution, if any, is `params`), at the

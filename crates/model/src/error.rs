@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 /// Everything that can go wrong when building, loading or running a model.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// Reading or writing a file failed.
     #[error("{path}: {source}")]
@@ -30,6 +31,18 @@ pub enum Error {
     /// An input tensor has the wrong rank, layout or channel count.
     #[error("input tensor: {0}")]
     InputShape(String),
+    /// A tensor holds NaN or an infinity.
+    #[error("{tensor} holds a non-finite value at flat index {index}")]
+    NonFinite {
+        /// Which tensor (`input`).
+        tensor: &'static str,
+        /// The first bad element, as a flat index in logical (row-major) order.
+        index: usize,
+    },
+    /// A broken invariant of the engine itself (a bug: please report it), as opposed to a
+    /// bad argument or file.
+    #[error("internal error: {0}")]
+    Internal(String),
     /// The safetensors container itself could not be parsed (truncated, corrupt header, ...).
     #[error("{source_name}: not a readable safetensors file: {reason}")]
     WeightsFormat {

@@ -35,8 +35,10 @@
 //! ```
 
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
 
 pub mod arch;
+mod builder;
 pub mod config;
 pub mod defaults;
 pub mod error;
@@ -47,7 +49,7 @@ pub mod model;
 mod network;
 #[cfg(feature = "npy")]
 pub mod npy;
-pub mod plan;
+mod plan;
 pub mod preprocess;
 pub mod reference;
 pub mod segment;
@@ -56,10 +58,14 @@ mod threads;
 pub mod weights;
 
 pub use arch::{Architecture, LayerInfo};
+pub use builder::{ModelBuilder, Precision, DEFAULT_MAX_WORKSPACES};
 pub use config::{check_input_size, Config, DecoderActivation};
 pub use error::{Error, Result};
 pub use forward::{StepTime, Taps};
+pub use mobilenet_unet_kernels::conv::ConvChoice;
+pub use mobilenet_unet_kernels::Tier;
 pub use model::{argmax_classes, Model};
 pub use preprocess::Preprocessing;
 pub use segment::Segmentation;
+pub use threads::Spin;
 pub use weights::{Tensor, Weights};

@@ -1,19 +1,20 @@
 //! The public model: load weights once, predict many times, from any number of threads.
 
 use crate::arch::Architecture;
+use crate::builder::{own_pool, ModelBuilder, DEFAULT_MAX_WORKSPACES};
 use crate::config::{check_input_size, Config};
 use crate::error::{Error, Result};
-use crate::forward::{forward, plan, ForwardPlan, Profiler, StepTime, Taps};
+use crate::forward::{forward, Profiler, StepTime, Taps};
 use crate::network::Network;
+use crate::plan::{plan_forward, ForwardPlan};
 use crate::preprocess::Preprocessing;
-use crate::threads;
+use crate::threads::{self, Polling, Spin};
 use crate::weights::Weights;
-use ndarray::{Array3, Array4, ArrayView3, ArrayView4};
+use mobilenet_unet_kernels::conv::ConvChoice;
+use mobilenet_unet_kernels::Tier;
+use ndarray::{Array3, Array4, ArrayView3, ArrayView4, ArrayViewMut3};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
-
-/// Idle workspaces kept for reuse (one per concurrent caller is what is needed).
-const MAX_IDLE_WORKSPACES: usize = 8;
+use std::sync::{Arc, Mutex, Weak};
 
 /// A planned arena for one input size, reused across calls.
 struct Workspace {
@@ -21,9 +22,60 @@ struct Workspace {
     arena: Vec<f32>,
 }
 
+/// Where and how a model's passes run (chosen with [`ModelBuilder`]).
+pub(crate) struct Exec {
+    /// `None`: the pool the caller is in (the global pool from outside any pool).
+    pool: Option<Arc<rayon::ThreadPool>>,
+    /// The polling slot of that pool (one per pool, shared by every model using it).
+    polling: Arc<Polling>,
+    spin: Spin,
+    tier: Tier,
+    max_workspaces: usize,
+}
+
+impl Exec {
+    pub(crate) fn new(
+        pool: Option<Arc<rayon::ThreadPool>>,
+        spin: Spin,
+        tier: Tier,
+        max_workspaces: usize,
+    ) -> Exec {
+        Exec {
+            polling: polling_slot(pool.as_ref()),
+            pool,
+            spin,
+            tier,
+            max_workspaces,
+        }
+    }
+}
+
+/// The polling slot of `pool` (`None`: the global pool): one per pool in the process, so that
+/// two models sharing a pool never poll in it at once (see `threads.rs`).
+fn polling_slot(pool: Option<&Arc<rayon::ThreadPool>>) -> Arc<Polling> {
+    type Slots = Vec<(Weak<rayon::ThreadPool>, Arc<Polling>)>;
+    static GLOBAL: std::sync::LazyLock<Arc<Polling>> = std::sync::LazyLock::new(Arc::default);
+    static SLOTS: Mutex<Slots> = Mutex::new(Vec::new());
+    let Some(pool) = pool else {
+        return GLOBAL.clone();
+    };
+    let mut slots = SLOTS.lock().unwrap_or_else(|e| e.into_inner());
+    slots.retain(|(p, _)| p.strong_count() > 0);
+    if let Some((_, slot)) = slots
+        .iter()
+        .find(|(p, _)| std::ptr::eq(p.as_ptr(), Arc::as_ptr(pool)))
+    {
+        return slot.clone();
+    }
+    let slot = Arc::<Polling>::default();
+    slots.push((Arc::downgrade(pool), slot.clone()));
+    slot
+}
+
 /// A MobileNet-UNet ready to run: weights folded and packed once, buffers planned per input
 /// size and reused. `Model` is `Send + Sync`; concurrent `predict` calls each get their own
-/// workspace.
+/// workspace. [`Model::builder`] chooses threads, spinning, tier and caching;
+/// [`predict_into`](Model::predict_into) runs without allocating once warmed up.
 ///
 /// ```
 /// use mobilenet_unet::{Config, Model};
@@ -45,8 +97,22 @@ pub struct Model {
     class_colors: Vec<[u8; 3]>,
     source: String,
     net: Network,
-    pool: Option<Arc<rayon::ThreadPool>>,
+    exec: Exec,
     workspaces: Mutex<Vec<Workspace>>,
+}
+
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Model")
+            .field("source", &self.source)
+            .field("config", &self.config)
+            .field("threads", &self.threads())
+            .field("own_pool", &self.exec.pool.is_some())
+            .field("spin", &self.exec.spin)
+            .field("tier", &self.exec.tier)
+            .field("max_workspaces", &self.exec.max_workspaces)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What a model keeps of its weights file besides the prepared network.
@@ -69,7 +135,7 @@ impl Meta {
         }
     }
 
-    fn with(self, net: Network) -> Model {
+    fn with(self, net: Network, exec: Exec) -> Model {
         Model {
             config: self.config,
             preprocessing: self.preprocessing,
@@ -77,30 +143,56 @@ impl Meta {
             class_colors: self.class_colors,
             source: self.source,
             net,
-            pool: None,
+            exec,
             workspaces: Mutex::new(Vec::new()),
         }
     }
 }
 
+/// The defaults of [`ModelBuilder`]: the global pool, no spinning, the best tier.
+fn default_exec() -> Exec {
+    Exec::new(None, Spin::Off, Tier::best(), DEFAULT_MAX_WORKSPACES)
+}
+
 impl Model {
-    /// Loads a safetensors weights file (see [`crate::weights`] for the format).
+    /// A [`ModelBuilder`], to choose threads, spinning, tier, convolution algorithm, precision
+    /// and workspace caching before loading.
+    ///
+    /// ```
+    /// use mobilenet_unet::{Config, Model, Weights};
+    /// let config = Config { alpha: 0.25, n_classes: 2, input_height: 32, input_width: 32, ..Config::default() };
+    /// let bytes = Weights::random(&config, 1)?.to_safetensors()?;
+    /// let model = Model::builder().threads(1).from_bytes(&bytes)?;
+    /// assert_eq!(model.config().n_classes, 2);
+    /// # Ok::<(), mobilenet_unet::Error>(())
+    /// ```
+    pub fn builder() -> ModelBuilder {
+        ModelBuilder::default()
+    }
+
+    /// Loads a safetensors weights file (see [`crate::weights`] for the format) with the
+    /// [`ModelBuilder`] defaults: `Model::builder().load(path)`.
     pub fn load(path: impl AsRef<Path>) -> Result<Model> {
         Self::from_owned_weights(Weights::load(path)?)
     }
 
     /// Prepares a model from validated weights (their metadata gives the config), copying
-    /// the tensors it needs: `weights` stay usable.
+    /// the tensors it needs: `weights` stay usable. [`ModelBuilder`] defaults.
     pub fn from_weights(weights: &Weights) -> Result<Model> {
-        Ok(Meta::of(weights).with(Network::prepare(weights)?))
+        Ok(Meta::of(weights).with(Network::prepare(weights, ConvChoice::Auto)?, default_exec()))
     }
 
     /// [`from_weights`](Self::from_weights) that consumes the weights and frees each tensor as
     /// soon as its layer is prepared, so loading never holds the file's tensors and the
     /// prepared model in full at once (the lower memory peak; what [`Model::load`] does).
     pub fn from_owned_weights(weights: Weights) -> Result<Model> {
+        Self::build(weights, ConvChoice::Auto, default_exec())
+    }
+
+    /// What [`ModelBuilder`] finishes with.
+    pub(crate) fn build(weights: Weights, conv: ConvChoice, exec: Exec) -> Result<Model> {
         let meta = Meta::of(&weights);
-        Ok(meta.with(Network::prepare_owned(weights)?))
+        Ok(meta.with(Network::prepare_owned(weights, conv)?, exec))
     }
 
     /// Prepares a model, checking that `weights` fit `config` (input size aside).
@@ -129,19 +221,37 @@ impl Model {
         Self::from_weights(&Weights::random(config, seed)?)
     }
 
-    /// Runs every future call on a private pool of `threads` threads (1 is allowed).
-    /// Without this, calls use the caller's current rayon pool.
+    /// Runs every future call on a private pool of `threads` threads (1 is allowed), whose
+    /// threads poll during a pass ([`Spin::within_pass`]), as
+    /// [`ModelBuilder::threads`] does. Without this, calls use the caller's current rayon pool.
     pub fn with_threads(mut self, threads: usize) -> Result<Model> {
-        if threads == 0 {
-            return Err(Error::Config("threads must be at least 1".into()));
-        }
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .thread_name(|i| format!("mobilenet-unet-{i}"))
-            .build()
-            .map_err(|e| Error::Config(format!("cannot start {threads} threads: {e}")))?;
-        self.pool = Some(Arc::new(pool));
+        let pool = Some(Arc::new(own_pool(threads)?));
+        self.exec = Exec::new(
+            pool,
+            Spin::within_pass(),
+            self.exec.tier,
+            self.exec.max_workspaces,
+        );
+        self.clear_workspaces();
         Ok(self)
+    }
+
+    /// Threads a pass runs on: the model's pool, or the global pool's size.
+    pub fn threads(&self) -> usize {
+        match &self.exec.pool {
+            Some(pool) => pool.current_num_threads(),
+            None => rayon::current_num_threads(),
+        }
+    }
+
+    /// The kernels' tier this model runs.
+    pub fn tier(&self) -> Tier {
+        self.exec.tier
+    }
+
+    /// Whether the pool's threads poll during a pass.
+    pub fn spin(&self) -> Spin {
+        self.exec.spin
     }
 
     /// The architecture's configuration.
@@ -183,9 +293,85 @@ impl Model {
     }
 
     /// Softmax probabilities for a batch: NHWC `[N, H, W, 3]` in (H and W multiples of 16),
-    /// `[N, H/2 · W/2, classes]` out, exactly as Keras's Reshape + Softmax.
+    /// `[N, H/2 · W/2, classes]` out, exactly as Keras's Reshape + Softmax. Allocates the
+    /// output, then [`predict_into`](Self::predict_into).
     pub fn predict(&self, input: ArrayView4<f32>) -> Result<Array3<f32>> {
-        self.run(input, false, None).map(|(out, _)| out)
+        let (n, h, w, _) = input.dim();
+        let mut out = Array3::<f32>::zeros((n, (h / 2) * (w / 2), self.net.classes()?));
+        self.predict_into(input, out.view_mut())?;
+        Ok(out)
+    }
+
+    /// [`predict`](Self::predict) into the caller's `output` (`[N, H/2 · W/2, classes]`).
+    ///
+    /// Once a call for this (batch, height, width) has run (or [`prepare`](Self::prepare)),
+    /// a call allocates nothing on the heap, provided the input and the output are contiguous
+    /// in standard (row-major) layout (others are copied) and the pass does not spin on two or
+    /// more threads ([`Spin::WithinPass`] starts its pollers with one small allocation per
+    /// pass). One more exception is rayon's: a call from outside the pool queues its job in the
+    /// pool's injector, which allocates one 1.5 KiB block per 63 calls.
+    ///
+    /// ```
+    /// use mobilenet_unet::{Config, Model};
+    /// use ndarray::{Array3, Array4};
+    /// let config = Config { alpha: 0.25, n_classes: 3, input_height: 32, input_width: 32, ..Config::default() };
+    /// let model = Model::random(&config, 1)?;
+    /// let input = Array4::<f32>::zeros((1, 32, 32, 3));
+    /// let mut output = Array3::<f32>::zeros((1, 16 * 16, 3));
+    /// for _ in 0..3 {
+    ///     model.predict_into(input.view(), output.view_mut())?; // reuses both buffers
+    /// }
+    /// # Ok::<(), mobilenet_unet::Error>(())
+    /// ```
+    pub fn predict_into(&self, input: ArrayView4<f32>, mut output: ArrayViewMut3<f32>) -> Result<()> {
+        let (n, h, w) = self.check_input(&input)?;
+        let want = (n, (h / 2) * (w / 2), self.net.classes()?);
+        if output.dim() != want {
+            return Err(Error::InputShape(format!(
+                "output has shape {:?}, the input needs {want:?}",
+                output.shape()
+            )));
+        }
+        let contiguous;
+        let x: &[f32] = match input.as_slice() {
+            Some(s) => s,
+            None => {
+                contiguous = input.as_standard_layout().into_owned();
+                contiguous.as_slice().expect("standard layout is contiguous")
+            }
+        };
+        match output.as_slice_mut() {
+            Some(out) => self.run_pass(x, (n, h, w), out, None, None),
+            None => {
+                let mut tmp = Array3::<f32>::zeros(want);
+                let out = tmp.as_slice_mut().expect("fresh array is contiguous");
+                self.run_pass(x, (n, h, w), out, None, None)?;
+                output.assign(&tmp);
+                Ok(())
+            }
+        }
+    }
+
+    /// Plans, allocates and warms up everything a `batch x height x width` call needs (the
+    /// workspace, every thread's kernel scratch) by running one pass on zeros, so that the
+    /// next [`predict_into`](Self::predict_into) of that size allocates nothing.
+    pub fn prepare(&self, batch: usize, height: usize, width: usize) -> Result<()> {
+        let input = Array4::<f32>::zeros((batch, height, width, 3));
+        self.predict(input.view()).map(drop)
+    }
+
+    /// Drops every cached workspace (their memory goes back to the allocator; the next call
+    /// of each size plans and allocates again).
+    pub fn clear_workspaces(&self) {
+        self.workspaces.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    /// Bytes of the workspace a `batch x height x width` call uses (its activation arena;
+    /// every size cached costs this much, see [`ModelBuilder::max_workspaces`]). The kernels
+    /// keep besides, per thread and shared by all sizes, about 150 KiB of GEMM panels and,
+    /// when the model has Winograd layers, 8 MiB of Winograd tiles.
+    pub fn workspace_bytes(&self, batch: usize, height: usize, width: usize) -> Result<usize> {
+        self.arena_bytes(batch, height, width)
     }
 
     /// Runs `input` once and returns the wall time of every step (layer), in order.
@@ -218,12 +404,8 @@ impl Model {
         Ok((out, taps.expect("taps were requested")))
     }
 
-    fn run(
-        &self,
-        input: ArrayView4<f32>,
-        want_taps: bool,
-        profile: Option<Profiler>,
-    ) -> Result<(Array3<f32>, Option<Taps>)> {
+    /// Checks an input batch: `(batch, height, width)`.
+    fn check_input(&self, input: &ArrayView4<f32>) -> Result<(usize, usize, usize)> {
         let (n, h, w, c) = input.dim();
         if c != 3 {
             return Err(Error::InputShape(format!(
@@ -235,11 +417,41 @@ impl Model {
             return Err(Error::InputShape("batch size is 0".into()));
         }
         check_input_size(h, w)?;
-        if let Some(i) = input.iter().position(|v| !v.is_finite()) {
-            return Err(Error::InputShape(format!(
-                "input holds a non-finite value at flat index {i}"
-            )));
+        if let Some(index) = input.iter().position(|v| !v.is_finite()) {
+            return Err(Error::NonFinite {
+                tensor: "input",
+                index,
+            });
         }
+        Ok((n, h, w))
+    }
+
+    /// One pass on a contiguous `x` of `(n, h, w)` into a contiguous `out`, in the model's
+    /// pool, with a workspace of that size.
+    fn run_pass(
+        &self,
+        x: &[f32],
+        (n, h, w): (usize, usize, usize),
+        out: &mut [f32],
+        taps: Option<&mut Taps>,
+        profile: Option<Profiler>,
+    ) -> Result<()> {
+        let mut ws = self.take_workspace(n, h, w)?;
+        let tier = self.exec.tier;
+        let result =
+            self.install(|| forward(&self.net, tier, &ws.plan, x, &mut ws.arena, out, taps, profile));
+        self.return_workspace(ws);
+        result
+    }
+
+    /// A pass with taps or a profile (allocating; for comparing and profiling).
+    fn run(
+        &self,
+        input: ArrayView4<f32>,
+        want_taps: bool,
+        profile: Option<Profiler>,
+    ) -> Result<(Array3<f32>, Option<Taps>)> {
+        let (n, h, w) = self.check_input(&input)?;
         let contiguous;
         let x: &[f32] = match input.as_slice() {
             Some(s) => s,
@@ -248,7 +460,6 @@ impl Model {
                 contiguous.as_slice().expect("standard layout is contiguous")
             }
         };
-        let mut ws = self.take_workspace(n, h, w)?;
         let k = self.net.classes()?;
         let mut out = Array3::<f32>::zeros((n, (h / 2) * (w / 2), k));
         let mut taps = want_taps.then(|| Taps {
@@ -257,34 +468,25 @@ impl Model {
             logits: Array4::zeros((0, 0, 0, 0)),
         });
         let out_slice = out.as_slice_mut().expect("fresh array is contiguous");
-        let result = self.install(|| {
-            forward(
-                &self.net,
-                &ws.plan,
-                x,
-                &mut ws.arena,
-                out_slice,
-                taps.as_mut(),
-                profile,
-            )
-        });
-        self.return_workspace(ws);
-        result?;
+        self.run_pass(x, (n, h, w), out_slice, taps.as_mut(), profile)?;
         Ok((out, taps))
     }
 
     fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
-        match &self.pool {
-            Some(pool) => pool.install(|| threads::with_workers_awake(f)),
-            // From outside any pool, the pass moves onto the global pool, so that its threads
-            // can keep awake for it (one hand-over per pass instead of one per loop).
+        let (polling, spin) = (&self.exec.polling, self.exec.spin);
+        match &self.exec.pool {
+            Some(pool) => pool.install(|| threads::with_workers_awake(polling, spin, f)),
+            // From outside any pool, the pass moves onto the global pool: one hand-over per
+            // pass instead of one per parallel loop (and its threads can keep awake for it).
             None if rayon::current_thread_index().is_none() => {
-                rayon::scope(|_| threads::with_workers_awake(f))
+                rayon::scope(|_| threads::with_workers_awake(polling, spin, f))
             }
-            None => threads::with_workers_awake(f),
+            None => threads::with_workers_awake(polling, spin, f),
         }
     }
 
+    /// A cached workspace of this size, or a new one (planned, allocated, and every thread's
+    /// kernel scratch reserved: what makes the calls after it allocation-free).
     fn take_workspace(&self, n: usize, h: usize, w: usize) -> Result<Workspace> {
         let mut idle = self.workspaces.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(i) = idle
@@ -294,23 +496,34 @@ impl Model {
             return Ok(idle.swap_remove(i));
         }
         drop(idle);
-        let plan = plan(&self.net.graph, n, h, w)?;
+        let plan = plan_forward(&self.net, n, h, w)?;
         let arena = vec![0.0; plan.arena_len()];
+        let winograd = self.net.has_winograd();
+        let reserve =
+            move |_: rayon::BroadcastContext| mobilenet_unet_kernels::reserve_thread_scratch(winograd);
+        match &self.exec.pool {
+            Some(pool) => drop(pool.broadcast(reserve)),
+            None => drop(rayon::broadcast(reserve)),
+        }
         Ok(Workspace { plan, arena })
     }
 
     fn return_workspace(&self, ws: Workspace) {
         let mut idle = self.workspaces.lock().unwrap_or_else(|e| e.into_inner());
-        if idle.len() >= MAX_IDLE_WORKSPACES {
+        if self.exec.max_workspaces == 0 {
+            return;
+        }
+        if idle.len() >= self.exec.max_workspaces {
             idle.remove(0);
         }
         idle.push(ws);
     }
 
-    /// Bytes of activation arena a `batch x h x w` call uses.
+    /// Bytes of activation arena a `batch x h x w` call uses (the same as
+    /// [`workspace_bytes`](Self::workspace_bytes)).
     pub fn arena_bytes(&self, batch: usize, h: usize, w: usize) -> Result<usize> {
         check_input_size(h, w)?;
-        Ok(plan(&self.net.graph, batch, h, w)?.arena_len() * 4)
+        Ok(plan_forward(&self.net, batch, h, w)?.arena_len() * 4)
     }
 }
 
@@ -335,10 +548,12 @@ pub fn argmax_classes(probs: ArrayView3<f32>, out_h: usize, out_w: usize) -> Res
     let mut map = Array3::<u16>::zeros((n, out_h, out_w));
     for b in 0..n {
         for p in 0..hw {
-            let row = probs.slice(ndarray::s![b, p, ..]);
+            // Plain indexing rather than `s![..]`, whose expansion allows unsafe code, which
+            // this crate forbids.
+            let row = |c: usize| probs[[b, p, c]];
             let mut best = 0;
             for c in 1..k {
-                if row[c] > row[best] {
+                if row(c) > row(best) {
                     best = c;
                 }
             }

@@ -13,16 +13,20 @@
 //!
 //! Which layers exist, which tensors each reads and where its BN goes is the step list's
 //! ([`crate::arch::graph`], one [`ConvOp`] per convolution); this module follows that recipe,
-//! one prepared [`Kernel`] per step.
+//! one [`PreparedStep`] per step: the step and what runs it, in one list.
 
 use crate::arch::graph::{BatchNormPlacement, ConvOp, Op, ValueId};
-use crate::arch::Graph;
+use crate::arch::{Graph, Step};
 use crate::error::{Error, Result};
 use crate::weights::{Tensor, Weights};
 use mobilenet_unet_kernels::batchnorm::{fold_into_conv_hwio, fold_into_depthwise_hwc, BatchNorm};
-use mobilenet_unet_kernels::conv::{conv2d_nhwc, conv2d_upsample_concat, ConvWeights};
+use mobilenet_unet_kernels::conv::{
+    conv2d_nhwc_with_tier, conv2d_upsample_concat_with_tier, ConvChoice, ConvWeights,
+};
 use mobilenet_unet_kernels::winograd::UpsampleConcat;
-use mobilenet_unet_kernels::{Activation, ChannelAffine, Conv2dParams, ConvSpec, Epilogue};
+use mobilenet_unet_kernels::{
+    Activation, ChannelAffine, Conv2dParams, ConvAlgorithm, ConvSpec, Epilogue, Tier,
+};
 
 /// One convolution ready to run: packed weights and its fused epilogue.
 pub(crate) struct ConvLayer {
@@ -36,7 +40,7 @@ pub(crate) struct ConvLayer {
 
 impl ConvLayer {
     /// Reads, folds and packs the weights `op` names.
-    fn prepare(op: &ConvOp, weights: &mut Tensors, eps: f32) -> Result<ConvLayer> {
+    fn prepare(op: &ConvOp, weights: &mut Tensors, eps: f32, conv: ConvChoice) -> Result<ConvLayer> {
         let spec = op.spec;
         let mut w = weights.take(&format!("{}/kernel", op.layer))?.data;
         let mut bias = match op.bias {
@@ -61,11 +65,17 @@ impl ConvLayer {
         let template = spec.at(1, spec.kh, spec.kw)?;
         Ok(ConvLayer {
             spec,
-            weights: ConvWeights::prepare(&template, &w)?,
+            weights: ConvWeights::prepare_with(&template, &w, conv)?,
             bias,
             activation: op.activation,
             post,
         })
+    }
+
+    /// Whether the layer runs Winograd (whose per-thread scratch is the largest).
+    pub fn is_winograd(&self) -> bool {
+        let template = self.spec.at(1, self.spec.kh, self.spec.kw);
+        template.is_ok_and(|p| self.weights.algorithm(&p) == ConvAlgorithm::Winograd)
     }
 
     /// Output channels.
@@ -88,8 +98,9 @@ impl ConvLayer {
 
     /// Runs the layer on an NHWC `input` of `params` (made from this layer's spec), writing the
     /// NHWC output.
-    pub fn run(&self, params: &Conv2dParams, input: &[f32], output: &mut [f32]) -> Result<()> {
-        conv2d_nhwc(
+    pub fn run(&self, tier: Tier, params: &Conv2dParams, input: &[f32], output: &mut [f32]) -> Result<()> {
+        conv2d_nhwc_with_tier(
+            tier,
             params,
             input,
             &self.weights,
@@ -104,11 +115,13 @@ impl ConvLayer {
     /// without materialising it when the algorithm can read it in place.
     pub fn run_upsample_concat(
         &self,
+        tier: Tier,
         params: &Conv2dParams,
         input: &UpsampleConcat,
         output: &mut [f32],
     ) -> Result<()> {
-        conv2d_upsample_concat(
+        conv2d_upsample_concat_with_tier(
+            tier,
             params,
             input,
             &self.weights,
@@ -120,8 +133,9 @@ impl ConvLayer {
     }
 }
 
-/// A step's prepared kernel.
-pub(crate) enum Kernel {
+/// What runs a step, prepared (not to be confused with the kernels crate's `Kernel`, one
+/// function of its dispatch table).
+pub(crate) enum StepRunner {
     /// The graph's input: nothing to run.
     Input,
     /// A convolution with packed weights.
@@ -130,50 +144,71 @@ pub(crate) enum Kernel {
     Softmax,
 }
 
-/// The network, prepared: the step list and, for each step, its kernel.
+/// One step of the forward pass, ready to run: what it reads and writes, and what runs it.
+/// (Its shapes depend on the input size: they are in the plan, `crate::plan::ForwardPlan`.)
+pub(crate) struct PreparedStep {
+    /// The graph's step.
+    pub step: Step,
+    /// Its prepared kernel.
+    pub runner: StepRunner,
+}
+
+/// The network, prepared.
 pub(crate) struct Network {
-    /// The steps, in order.
+    /// The values and the step list, for planning (lifetimes, shapes).
     pub graph: Graph,
-    /// `kernels[i]` runs `graph.steps[i]`.
-    pub kernels: Vec<Kernel>,
+    /// The same steps in the same order, each with its prepared kernel: what the forward pass
+    /// walks.
+    pub steps: Vec<PreparedStep>,
 }
 
 impl Network {
     /// Folds and packs `weights` (which were validated against their own config), copying
     /// each tensor it reads.
-    pub fn prepare(weights: &Weights) -> Result<Network> {
-        Self::prepare_from(&mut Tensors::Borrowed(weights))
+    pub fn prepare(weights: &Weights, conv: ConvChoice) -> Result<Network> {
+        Self::prepare_from(&mut Tensors::Borrowed(weights), conv)
     }
 
     /// [`prepare`](Self::prepare) that consumes the weights, freeing every tensor as soon as
     /// its layer is prepared: the load-time memory peak is then about the prepared model, not
     /// the file plus the prepared model.
-    pub fn prepare_owned(weights: Weights) -> Result<Network> {
-        Self::prepare_from(&mut Tensors::Owned(weights))
+    pub fn prepare_owned(weights: Weights, conv: ConvChoice) -> Result<Network> {
+        Self::prepare_from(&mut Tensors::Owned(weights), conv)
     }
 
-    fn prepare_from(weights: &mut Tensors) -> Result<Network> {
+    fn prepare_from(weights: &mut Tensors, conv: ConvChoice) -> Result<Network> {
         let graph = Graph::new(&weights.weights().config)?;
         let eps = weights.weights().bn_epsilon;
-        let kernels = graph
+        let steps = graph
             .steps
             .iter()
             .map(|step| {
-                Ok(match &step.op {
-                    Op::Input => Kernel::Input,
-                    Op::Conv(op) => Kernel::Conv(Box::new(ConvLayer::prepare(op, weights, eps)?)),
-                    Op::Softmax => Kernel::Softmax,
+                let runner = match &step.op {
+                    Op::Input => StepRunner::Input,
+                    Op::Conv(op) => StepRunner::Conv(Box::new(ConvLayer::prepare(op, weights, eps, conv)?)),
+                    Op::Softmax => StepRunner::Softmax,
+                };
+                Ok(PreparedStep {
+                    step: step.clone(),
+                    runner,
                 })
             })
             .collect::<Result<_>>()?;
-        Ok(Network { graph, kernels })
+        Ok(Network { graph, steps })
     }
 
     /// The network's result: `[N, H/2, W/2, classes]` probabilities.
     pub fn output(&self) -> Result<ValueId> {
         self.graph
             .output()
-            .ok_or_else(|| Error::Config("internal error: the network has no steps".into()))
+            .ok_or_else(|| Error::Internal("the network has no steps".into()))
+    }
+
+    /// Whether any layer runs Winograd.
+    pub fn has_winograd(&self) -> bool {
+        self.steps
+            .iter()
+            .any(|s| matches!(&s.runner, StepRunner::Conv(layer) if layer.is_winograd()))
     }
 
     /// Number of classes (channels of the result).

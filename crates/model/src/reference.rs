@@ -5,7 +5,7 @@
 //! It is slow on purpose. Tests compare [`crate::Model`] (folded, packed, fused, planned) with it
 //! on many configurations; `verify` compares both with Keras.
 //!
-//! It does **not** read the step list ([`crate::arch::Graph`]) that the engine, its plan and its
+//! It does **not** read the step list (`arch/graph.rs`) that the engine, its plan and its
 //! summary are derived from, by design: it re-derives the graph from the seed's code — its own
 //! loops over [`ENCODER_BLOCKS`] and [`DECODER_FILTERS`], its own choice of which tap each
 //! decoder stage concatenates, BatchNorm as a separate layer, padding as a separate tensor, no

@@ -19,23 +19,76 @@
 //! count. The cost is that those threads burn their cores during the serial stretches of the
 //! pass, which the pass has reserved anyway.
 //!
-//! Only one pass in the process polls at a time. A poller is a job that waits, and rayon may
-//! run it on a thread *above* a suspended job of another pass; with two passes polling, each
-//! one's poller could sit above the other's caller and each wait for the other's pass to end.
-//! A second pass that starts while one polls (an embedder running images in parallel) simply
-//! runs without pollers: its threads are busy with the other pass anyway.
+//! Whether a pass polls is the caller's choice ([`Spin`], set with
+//! [`crate::ModelBuilder::spin`]): `Spin::Off` (threads sleep as rayon makes them, no CPU used
+//! between loops beyond rayon's own brief spinning) is the default on the global pool and on a
+//! pool the caller passes in, which other work shares; a pool the model owns polls
+//! (`Spin::WithinPass`) unless told otherwise.
+//!
+//! Only one pass *per pool* polls at a time ([`Polling`] is the pool's slot). A poller is a
+//! job that waits, and rayon may run it on a thread *above* a suspended job of another pass
+//! in the same pool; with two passes polling there, each one's poller could sit above the
+//! other's caller and each wait for the other's pass to end. A second pass that starts while
+//! one polls in its pool (an embedder running images in parallel) simply runs without
+//! pollers: its threads are busy with the other pass anyway. Passes in different pools (two
+//! models, each with its own threads) poll independently.
+//!
+//! Starting the pollers costs one small allocation per pass (rayon's `spawn_broadcast` job),
+//! so a pass with `Spin::WithinPass` on two or more threads is not allocation-free; with
+//! `Spin::Off` a pass allocates nothing.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// A poller that has found no work for this long goes back to sleeping as rayon does. Within a
-/// pass the gaps between parallel loops are microseconds; this ends polling only through a long
-/// serial stretch (or when the pass's caller is busy elsewhere), so idle cores are not burnt.
-const MAX_IDLE: Duration = Duration::from_millis(1);
+/// Whether the pool's other threads poll for work during a forward pass instead of sleeping
+/// between its parallel loops (see [`crate::ModelBuilder::spin`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Spin {
+    /// Threads wait for work as rayon makes them (a brief spin, then sleep): no CPU burnt
+    /// between loops, at the cost of a wake-up per loop.
+    Off,
+    /// During a pass, the other threads of the pool poll for work (like OpenMP's active wait
+    /// policy); a poller that finds no work for `max_idle` goes back to sleep. Nothing polls
+    /// between passes.
+    WithinPass {
+        /// How long a poller waits without work before it sleeps.
+        max_idle: Duration,
+    },
+}
 
-/// Set while some pass has pollers out (see the module docs: one at a time).
-static POLLING: AtomicBool = AtomicBool::new(false);
+impl Spin {
+    /// A poller that has found no work for this long goes back to sleeping as rayon does.
+    /// Within a pass the gaps between parallel loops are microseconds; this ends polling only
+    /// through a long serial stretch (or when the pass's caller is busy elsewhere), so idle
+    /// cores are not burnt.
+    pub const DEFAULT_MAX_IDLE: Duration = Duration::from_millis(1);
+
+    /// `WithinPass` with [`Spin::DEFAULT_MAX_IDLE`].
+    pub const fn within_pass() -> Spin {
+        Spin::WithinPass {
+            max_idle: Self::DEFAULT_MAX_IDLE,
+        }
+    }
+}
+
+/// One pool's polling slot (see the module docs: one polling pass per pool at a time).
+#[derive(Debug, Default)]
+pub(crate) struct Polling {
+    /// Set while a pass of this pool has pollers out.
+    busy: AtomicBool,
+    /// Pollers started in this pool so far (for the tests).
+    started: AtomicUsize,
+}
+
+impl Polling {
+    /// Pollers started in this pool so far.
+    #[cfg(test)]
+    pub fn started(&self) -> usize {
+        self.started.load(Ordering::Acquire)
+    }
+}
 
 /// What one pass shares with its pollers.
 #[derive(Default)]
@@ -46,44 +99,55 @@ struct Pollers {
     running: AtomicUsize,
 }
 
-/// Runs `f` on the calling thread, a thread of a rayon pool, while the pool's other threads
-/// poll for work instead of sleeping. A poller stops when `f` returns or unwinds (once the job
-/// it may be running at that moment has finished), or after [`MAX_IDLE`] without work. In a
-/// pool of one thread, outside any pool, or while another pass polls, `f` just runs.
-pub(crate) fn with_workers_awake<R>(f: impl FnOnce() -> R) -> R {
-    with_workers_awake_for(&Arc::default(), MAX_IDLE, f)
+/// Runs `f` on the calling thread, a thread of a rayon pool whose slot is `polling`; with
+/// `Spin::WithinPass`, the pool's other threads poll for work instead of sleeping meanwhile. A
+/// poller stops when `f` returns or unwinds (once the job it may be running at that moment
+/// has finished), or after `max_idle` without work. With `Spin::Off`, in a pool of one thread,
+/// outside any pool, or while another pass of this pool polls, `f` just runs.
+pub(crate) fn with_workers_awake<R>(polling: &Arc<Polling>, spin: Spin, f: impl FnOnce() -> R) -> R {
+    match spin {
+        Spin::Off => f(),
+        Spin::WithinPass { max_idle } => with_workers_awake_for(polling, &Arc::default(), max_idle, f),
+    }
 }
 
 /// [`with_workers_awake`] with the shared state and the idle limit given, for the tests.
-fn with_workers_awake_for<R>(pollers: &Arc<Pollers>, max_idle: Duration, f: impl FnOnce() -> R) -> R {
+fn with_workers_awake_for<R>(
+    polling: &Arc<Polling>,
+    pollers: &Arc<Pollers>,
+    max_idle: Duration,
+    f: impl FnOnce() -> R,
+) -> R {
     // Outside a pool the caller would block on a latch at every loop anyway (and rayon would
     // count the global pool's threads here).
     let Some(caller) = rayon::current_thread_index() else {
         return f();
     };
     if rayon::current_num_threads() < 2
-        || POLLING
+        || polling
+            .busy
             .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
             .is_err()
     {
         return f();
     }
     // Stops the pollers and frees the slot on return and on unwind alike.
-    struct StopOnDrop(Arc<Pollers>);
-    impl Drop for StopOnDrop {
+    struct StopOnDrop<'a>(Arc<Pollers>, &'a Polling);
+    impl Drop for StopOnDrop<'_> {
         fn drop(&mut self) {
             self.0.stop.store(true, Ordering::Release);
-            POLLING.store(false, Ordering::Release);
+            self.1.busy.store(false, Ordering::Release);
         }
     }
-    let _stop = StopOnDrop(pollers.clone());
-    let shared = pollers.clone();
+    let _stop = StopOnDrop(pollers.clone(), polling);
+    let (shared, slot) = (pollers.clone(), polling.clone());
     // One job per thread of the pool, each queued on that thread alone. The caller's own copy
     // returns at once: polling there would block the caller's `f` under it.
     rayon::spawn_broadcast(move |ctx| {
         if ctx.index() == caller {
             return;
         }
+        slot.started.fetch_add(1, Ordering::AcqRel);
         shared.running.fetch_add(1, Ordering::AcqRel);
         let mut last_job = Instant::now();
         while !shared.stop.load(Ordering::Acquire) {
@@ -104,10 +168,6 @@ fn with_workers_awake_for<R>(pollers: &Arc<Pollers>, max_idle: Duration, f: impl
 mod tests {
     use super::*;
     use rayon::prelude::*;
-    use std::sync::Mutex;
-
-    /// `POLLING` is process-wide, so the tests that poll take turns.
-    static SERIAL: Mutex<()> = Mutex::new(());
 
     /// Long enough that a poller only stops because it was told to.
     const PATIENT: Duration = Duration::from_secs(60);
@@ -133,11 +193,10 @@ mod tests {
 
     #[test]
     fn every_other_thread_polls_during_the_pass_and_stops_after_it() {
-        let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
         for threads in [1, 2, 3] {
-            let pollers = Arc::default();
+            let (slot, pollers) = (Arc::<Polling>::default(), Arc::default());
             let sum = pool(threads).install(|| {
-                with_workers_awake_for(&pollers, PATIENT, || {
+                with_workers_awake_for(&slot, &pollers, PATIENT, || {
                     // All threads but the caller poll (none with one thread) ...
                     let others = threads - 1;
                     assert!(eventually(|| pollers.running.load(Ordering::Acquire) == others));
@@ -149,48 +208,47 @@ mod tests {
             assert_eq!(sum, (0..10_000u64).map(|i| i * i).sum::<u64>());
             // Told to stop long before their 60 s idle limit.
             assert!(eventually(|| pollers.running.load(Ordering::Acquire) == 0));
-            assert!(!POLLING.load(Ordering::Acquire));
+            assert!(!slot.busy.load(Ordering::Acquire));
+            assert_eq!(slot.started(), threads - 1);
         }
     }
 
     #[test]
     fn a_panic_inside_releases_the_pollers() {
-        let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
         let p = pool(2);
-        let pollers: Arc<Pollers> = Arc::default();
+        let (slot, pollers) = (Arc::<Polling>::default(), Arc::<Pollers>::default());
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            p.install(|| with_workers_awake_for(&pollers, PATIENT, || panic!("inside")))
+            p.install(|| with_workers_awake_for(&slot, &pollers, PATIENT, || panic!("inside")))
         }));
         assert!(result.is_err());
         assert!(pollers.stop.load(Ordering::Acquire));
         assert!(eventually(|| pollers.running.load(Ordering::Acquire) == 0));
-        assert!(!POLLING.load(Ordering::Acquire), "the slot was not freed");
+        assert!(!slot.busy.load(Ordering::Acquire), "the slot was not freed");
         // The pool still works.
         assert_eq!(p.install(|| (0..100).into_par_iter().sum::<i32>()), 4950);
     }
 
     #[test]
     fn outside_a_pool_nothing_polls() {
-        let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
         let pollers: Arc<Pollers> = Arc::default();
-        let v = with_workers_awake_for(&pollers, PATIENT, || 7);
+        let v = with_workers_awake_for(&Arc::default(), &pollers, PATIENT, || 7);
         assert_eq!(v, 7);
         assert!(!pollers.stop.load(Ordering::Acquire), "pollers were started");
     }
 
     #[test]
     fn concurrent_passes_in_one_pool_finish() {
-        let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
         // Eight passes at once in one pool (an embedder running images in parallel), each with
         // the patient idle limit: were two allowed to poll at once, each's poller could sit
         // above the other's caller for the full 60 s. Run under a watchdog.
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
+            let slot = Arc::<Polling>::default();
             let totals: Vec<u64> = pool(2).install(|| {
                 (0..8u64)
                     .into_par_iter()
                     .map(|k| {
-                        with_workers_awake_for(&Arc::default(), PATIENT, || {
+                        with_workers_awake_for(&slot, &Arc::default(), PATIENT, || {
                             (0..20_000u64).into_par_iter().map(|i| i + k).sum::<u64>()
                         })
                     })
@@ -204,5 +262,42 @@ mod tests {
         for (k, t) in totals.iter().enumerate() {
             assert_eq!(*t, (0..20_000u64).map(|i| i + k as u64).sum::<u64>());
         }
+    }
+
+    #[test]
+    fn two_pools_poll_at_the_same_time() {
+        // Two passes in two pools, each waiting inside its pass until both see their pollers:
+        // with one slot per process the second would never poll and this would time out.
+        let barrier = std::sync::Barrier::new(2);
+        let run = |slot: &Arc<Polling>| {
+            let pollers = Arc::<Pollers>::default();
+            pool(2).install(|| {
+                with_workers_awake_for(slot, &pollers, PATIENT, || {
+                    let polled = eventually(|| pollers.running.load(Ordering::Acquire) == 1);
+                    barrier.wait();
+                    polled
+                })
+            })
+        };
+        let (a, b) = (Arc::<Polling>::default(), Arc::<Polling>::default());
+        let (pa, pb) = std::thread::scope(|s| {
+            let ha = s.spawn(|| run(&a));
+            let hb = s.spawn(|| run(&b));
+            (ha.join().unwrap(), hb.join().unwrap())
+        });
+        assert!(pa && pb, "pool A polled: {pa}, pool B polled: {pb}");
+        assert_eq!((a.started(), b.started()), (1, 1));
+    }
+
+    #[test]
+    fn spin_off_starts_no_poller() {
+        let slot = Arc::<Polling>::default();
+        let sum = pool(2)
+            .install(|| with_workers_awake(&slot, Spin::Off, || (0..10_000u64).into_par_iter().sum::<u64>()));
+        assert_eq!(sum, (0..10_000u64).sum::<u64>());
+        assert_eq!(slot.started(), 0);
+        // The same pool and slot with polling on: the other thread polls.
+        pool(2).install(|| with_workers_awake(&slot, Spin::within_pass(), || ()));
+        assert!(eventually(|| slot.started() == 1));
     }
 }

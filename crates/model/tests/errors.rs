@@ -31,11 +31,48 @@ fn input_sizes_the_model_cannot_take() {
     assert!(model.predict(Array4::zeros((0, 32, 32, 3)).view()).is_err());
     let mut x = Array4::zeros((1, 32, 32, 3));
     x[[0, 3, 4, 1]] = f32::NAN;
-    assert!(model
-        .predict(x.view())
-        .unwrap_err()
-        .to_string()
-        .contains("non-finite"));
+    let e = model.predict(x.view()).unwrap_err();
+    assert!(e.to_string().contains("non-finite"), "{e}");
+    // The first bad element, as a flat row-major index: (3·32 + 4)·3 + 1.
+    assert!(
+        matches!(
+            e,
+            Error::NonFinite {
+                tensor: "input",
+                index: 301
+            }
+        ),
+        "{e:?}"
+    );
+    // predict_into checks the output's shape too.
+    let mut out = ndarray::Array3::<f32>::zeros((1, 16 * 16, 99));
+    let e = model
+        .predict_into(Array4::zeros((1, 32, 32, 3)).view(), out.view_mut())
+        .unwrap_err();
+    assert!(matches!(e, Error::InputShape(_)), "{e}");
+}
+
+#[test]
+fn the_builder_refuses_what_it_cannot_do() {
+    let bytes = mobilenet_unet::Weights::random(&small(), 0)
+        .unwrap()
+        .to_safetensors()
+        .unwrap();
+    let e = Model::builder().threads(0).from_bytes(&bytes).unwrap_err();
+    assert!(e.to_string().contains("threads must be at least 1"), "{e}");
+    for p in [mobilenet_unet::Precision::Bf16, mobilenet_unet::Precision::Int8] {
+        let e = Model::builder().precision(p).from_bytes(&bytes).unwrap_err();
+        assert!(e.to_string().contains("not available yet"), "{e}");
+    }
+    let missing = mobilenet_unet::Tier::ALL.into_iter().find(|t| !t.is_available());
+    if let Some(tier) = missing {
+        assert!(
+            Model::builder().tier(tier).from_bytes(&bytes).is_err(),
+            "{tier:?}"
+        );
+    }
+    let e = Model::builder().from_bytes(b"not safetensors").unwrap_err();
+    assert!(matches!(e, Error::WeightsFormat { .. }), "{e}");
 }
 
 #[test]

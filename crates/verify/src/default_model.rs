@@ -12,7 +12,7 @@
 use crate::fixtures::load_json;
 use crate::report::Check;
 use crate::{Result, VerifyError};
-use mobilenet_unet::{defaults, eval, Model};
+use mobilenet_unet::{defaults, eval};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -119,7 +119,7 @@ pub fn check_default_weights_eval(dir: &Path) -> Result<Vec<Check>> {
         pass: ours_sha == keras_sha,
     });
 
-    let model = Model::from_weights(&defaults::default_weights()?)?;
+    let model = crate::engine_builder()?.from_weights(defaults::default_weights()?)?;
     let report = eval::evaluate(&model, &defaults::default_test_set())?;
     let k = report.confusion.len();
     let keras_confusion = confusion_from_json(&json, k, &path)?;

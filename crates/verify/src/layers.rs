@@ -89,8 +89,9 @@ pub fn check_layers(dir: &Path) -> Result<Vec<Check>> {
                 LAYER_TOLERANCE,
                 "max_rel",
             ));
-            // Dense 3x3 stride-1 cases again through Winograd, whatever the rule would pick.
-            if case.layer == "Conv2D" && winograd_applies(case.config) && tier != Tier::Reference {
+            // Dense 3x3 stride-1 cases again through Winograd, whatever the rule would pick (on
+            // the reference tier too: its textbook transforms run the same schedule).
+            if case.layer == "Conv2D" && winograd_applies(case.config) {
                 let ours = run_layer(&case, Some(tier), Some(ConvAlgorithm::Winograd))?;
                 checks.push(Check::compare(
                     &case.name,

@@ -27,6 +27,8 @@
 //! so they get an absolute `1e-4`; argmax agreement must be at least 99.5% of pixels (a pixel
 //! whose top two classes differ by less than the error may flip).
 
+#![forbid(unsafe_code)]
+
 pub mod default_model;
 pub mod fixtures;
 pub mod layers;
@@ -75,4 +77,18 @@ pub fn run_all(dir: &Path) -> Result<Report> {
         .checks
         .extend(default_model::check_default_weights_eval(dir)?);
     Ok(report)
+}
+
+/// A [`mobilenet_unet::ModelBuilder`] with the environment's overrides, read here (the library
+/// reads none): `MOBILENET_UNET_TIER` (through [`mobilenet_unet_kernels::Tier::active`]) and
+/// `MOBILENET_UNET_CONV` ([`mobilenet_unet::ConvChoice::from_name`]).
+pub fn engine_builder() -> Result<mobilenet_unet::ModelBuilder> {
+    use mobilenet_unet_kernels::conv::CONV_ENV;
+    let conv = match std::env::var(CONV_ENV) {
+        Ok(v) => mobilenet_unet::ConvChoice::from_name(&v)?,
+        Err(_) => mobilenet_unet::ConvChoice::Auto,
+    };
+    Ok(mobilenet_unet::Model::builder()
+        .tier(mobilenet_unet_kernels::Tier::active()?)
+        .conv_algorithm(conv))
 }

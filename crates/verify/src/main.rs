@@ -1,6 +1,8 @@
 //! `mobilenet-unet-verify`: runs every check against the Keras fixtures, prints the table (or
 //! JSON with `--json`) and exits non-zero if any check fails.
 
+#![forbid(unsafe_code)]
+
 use clap::Parser;
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -3,7 +3,7 @@
 use crate::fixtures::{load_json, Fixture};
 use crate::report::Check;
 use crate::{Result, VerifyError};
-use mobilenet_unet::{reference, Model, Taps, Weights};
+use mobilenet_unet::{reference, Taps, Weights};
 use ndarray::{Array3, Array4, ArrayView4};
 use std::path::Path;
 
@@ -43,7 +43,7 @@ pub fn check_case(dir: &Path, case: &str) -> Result<Vec<Check>> {
                 reason: e.to_string(),
             }
         })?;
-    let model = Model::from_weights(&weights)?;
+    let model = crate::engine_builder()?.from_weights(weights.clone())?;
     let (probs, taps) = model.predict_with_taps(input)?;
     let mut checks = compare_taps(case, "engine", &io, &probs, &taps)?;
     let (probs, taps) = reference::forward(&weights, input)?;

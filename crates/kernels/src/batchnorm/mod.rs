@@ -8,9 +8,9 @@
 //! ```
 //!
 //! [`BatchNorm::to_scale_shift`] precomputes the second form once (in f64, then rounded), and
-//! the kernels apply it: the `Reference` tier of [`batchnorm_nhwc_with_tier`] evaluates the
-//! literal first form (the oracle), the `Portable` and `Avx2` tiers the scale/shift form with
-//! a multiply then an add (no FMA), so those two agree bit for bit. Work is split into fixed
+//! every tier's kernel applies it with a multiply then an add (no FMA), so all tiers agree bit
+//! for bit; [`reference::batchnorm_nhwc`] evaluates the literal first form (the oracle the
+//! tests compare against). Work is split into fixed
 //! blocks of whole pixels for rayon, so results do not depend on the thread count.
 //!
 //! Most BatchNormalization layers of the model follow a convolution and disappear at load time
@@ -197,32 +197,20 @@ pub fn scale_shift_nhwc_inplace(scale: &[f32], shift: &[f32], x: &mut [f32]) -> 
     scale_shift_nhwc_inplace_with_tier(Tier::active()?, scale, shift, x)
 }
 
-/// Applies `bn` to the NHWC `input` (channels = `bn.channels()`), explicit tier. The
-/// `Reference` tier evaluates the literal formula; the others precompute scale/shift (which
-/// allocates `2·C` floats: for repeated calls, keep [`BatchNorm::to_scale_shift`] and call
-/// [`scale_shift_nhwc_with_tier`]).
+/// Applies `bn` to the NHWC `input` (channels = `bn.channels()`), explicit tier: folds it
+/// into a per-channel scale and shift ([`BatchNorm::to_scale_shift`], which allocates `2·C`
+/// floats: for repeated calls, keep those and call [`scale_shift_nhwc_with_tier`]) and runs the
+/// tier's scale-shift kernel. Every tier does the same; the literal formula is the oracle
+/// [`reference::batchnorm_nhwc`].
 pub fn batchnorm_nhwc_with_tier(tier: Tier, bn: &BatchNorm, input: &[f32], output: &mut [f32]) -> Result<()> {
-    tier.ensure_available()?;
     bn.validate()?;
-    if tier == Tier::Reference {
-        check_affine(&bn.gamma, &bn.beta, "input", input.len())?;
-        check_len(OP, "output", input.len(), output.len())?;
-        reference::batchnorm_nhwc(bn, input, output);
-        return Ok(());
-    }
     let (scale, shift) = bn.to_scale_shift();
     scale_shift_nhwc_with_tier(tier, &scale, &shift, input, output)
 }
 
 /// In-place [`batchnorm_nhwc_with_tier`].
 pub fn batchnorm_nhwc_inplace_with_tier(tier: Tier, bn: &BatchNorm, x: &mut [f32]) -> Result<()> {
-    tier.ensure_available()?;
     bn.validate()?;
-    if tier == Tier::Reference {
-        check_affine(&bn.gamma, &bn.beta, "x", x.len())?;
-        reference::batchnorm_nhwc_inplace(bn, x);
-        return Ok(());
-    }
     let (scale, shift) = bn.to_scale_shift();
     scale_shift_nhwc_inplace_with_tier(tier, &scale, &shift, x)
 }

@@ -11,16 +11,17 @@
 //!
 //! There is no `x86_64.rs`: the portable copies compile to `memcpy`, which already runs at
 //! memory bandwidth with the widest loads and stores the CPU has; hand-written AVX2 would be
-//! the same instructions with more code. [`Tier::Avx2`] therefore runs the portable kernel, on
-//! purpose. (The model can also avoid some copies entirely: `upsample` writes straight into a
+//! the same instructions with more code. The kernel table therefore gives the SIMD tiers the
+//! portable kernels, on purpose. (The model can also avoid some copies entirely: `upsample` writes straight into a
 //! channel slice of the concat buffer.)
 
+use crate::dispatch::KernelTable;
 use crate::error::{check_len, KernelError, Result};
 use crate::tier::Tier;
 use ndarray::{Array4, ArrayView4, Axis};
 use rayon::prelude::*;
 
-mod portable;
+pub(crate) mod portable;
 pub mod reference;
 
 const OP: &str = "concat_channels";
@@ -30,10 +31,7 @@ pub const PAR_CHUNK: usize = 32 * 1024;
 
 /// The name of the kernel a tier runs.
 pub fn kernel_name(tier: Tier) -> Result<&'static str> {
-    Ok(match tier.ensure_available()? {
-        Tier::Reference => "concat_channels_nhwc",
-        _ => "f32_concat_pixelcopy_portable",
-    })
+    Ok(KernelTable::for_tier(tier)?.concat.name)
 }
 
 /// Pixels per rayon task for `stride` output floats per pixel.
@@ -50,7 +48,7 @@ pub fn concat_channels_nhwc_with_tier(
     pixels: usize,
     output: &mut [f32],
 ) -> Result<()> {
-    tier.ensure_available()?;
+    let kernel = KernelTable::for_tier(tier)?.concat.run;
     check_len(OP, "channels", inputs.len(), channels.len())?;
     let overflow = || KernelError::InvalidParams {
         op: OP,
@@ -77,19 +75,11 @@ pub fn concat_channels_nhwc_with_tier(
     if output.is_empty() {
         return Ok(());
     }
-    match tier {
-        Tier::Reference => reference::concat_channels_nhwc(inputs, channels, pixels, output),
-        // Avx2: deliberately the portable memcpy, see the module docs.
-        _ => {
-            let per_task = pixels_per_task(total);
-            output
-                .par_chunks_mut(per_task * total)
-                .enumerate()
-                .for_each(|(t, dst)| {
-                    portable::f32_concat_pixelcopy_portable(inputs, channels, t * per_task, dst);
-                });
-        }
-    }
+    let per_task = pixels_per_task(total);
+    output
+        .par_chunks_mut(per_task * total)
+        .enumerate()
+        .for_each(|(t, dst)| kernel(inputs, channels, t * per_task, dst));
     Ok(())
 }
 
@@ -114,7 +104,7 @@ pub fn copy_channels_into_with_tier(
     dst_pixel_stride: usize,
     dst_c_offset: usize,
 ) -> Result<()> {
-    tier.ensure_available()?;
+    let kernel = KernelTable::for_tier(tier)?.copy_channels.run;
     let fits = matches!(dst_c_offset.checked_add(c), Some(end) if end <= dst_pixel_stride);
     if !fits {
         let reason = format!(
@@ -136,18 +126,10 @@ pub fn copy_channels_into_with_tier(
     if src.is_empty() {
         return Ok(());
     }
-    match tier {
-        Tier::Reference => reference::copy_channels_into(src, c, dst, dst_pixel_stride, dst_c_offset),
-        // Avx2: deliberately the portable memcpy, see the module docs.
-        _ => {
-            let per_task = pixels_per_task(dst_pixel_stride);
-            dst.par_chunks_mut(per_task * dst_pixel_stride)
-                .zip(src.par_chunks(per_task * c))
-                .for_each(|(d, s)| {
-                    portable::copy_channels_block(s, c, d, dst_pixel_stride, dst_c_offset);
-                });
-        }
-    }
+    let per_task = pixels_per_task(dst_pixel_stride);
+    dst.par_chunks_mut(per_task * dst_pixel_stride)
+        .zip(src.par_chunks(per_task * c))
+        .for_each(|(d, s)| kernel(s, c, d, dst_pixel_stride, dst_c_offset));
     Ok(())
 }
 

@@ -14,7 +14,13 @@ pub fn f32_concat_pixelcopy_portable(inputs: &[&[f32]], channels: &[usize], p0: 
 }
 
 /// `dst[p, off .. off + c] = src[p, ..]` for the whole pixels of `dst`.
-pub fn copy_channels_block(src: &[f32], c: usize, dst: &mut [f32], stride: usize, off: usize) {
+pub fn f32_copy_channels_pixelcopy_portable(
+    src: &[f32],
+    c: usize,
+    dst: &mut [f32],
+    stride: usize,
+    off: usize,
+) {
     for (d, s) in dst.chunks_exact_mut(stride).zip(src.chunks_exact(c)) {
         d[off..off + c].copy_from_slice(s);
     }

@@ -15,7 +15,7 @@
 //! 6-stream loop that packs a dense [`crate::gemm::MatrixA`]).
 
 use crate::error::{check_len, Result};
-use crate::gemm::{interleave6, PackA, KC, MR};
+use crate::gemm::{interleave6, OwnPackA, PackA, KC, MR};
 
 /// What a padded tap (or a row past m) reads: one segment's worth of zeros.
 static ZEROS: [f32; KC] = [0.0; KC];
@@ -62,6 +62,11 @@ impl PackA for Im2col<'_> {
         self.params.kh * self.params.kw * self.params.in_c
     }
 
+    fn as_own(&self) -> OwnPackA<'_> {
+        OwnPackA::Im2col(self)
+    }
+
+    #[inline(always)]
     fn pack_panel(&self, row0: usize, rows: usize, k0: usize, kc: usize, dst: &mut [f32]) {
         let p = &self.params;
         let cin = p.in_c;

@@ -16,9 +16,10 @@
 //! algorithm [`Conv2dParams::algorithm`] picks: dense HWIO weights are packed into a
 //! [`PackedB`] or transformed to the Winograd domain, depthwise HWC weights are kept as they
 //! are. The prepared weights then decide what runs. [`ConvWeights::prepare_as`] forces another
-//! algorithm that applies, and so does the environment variable `MOBILENET_UNET_CONV`
-//! ([`CONV_ENV`]: `im2col` turns Winograd off, `winograd` uses it for every 3x3 stride-1 layer
-//! it can compute), to compare them on the same model.
+//! algorithm that applies, and [`ConvWeights::prepare_with`] follows a [`ConvChoice`]
+//! (`Im2col` turns Winograd off, `Winograd` uses it for every 3x3 stride-1 layer it can
+//! compute), to compare them on the same model. The kernels read no environment variable: a
+//! program may map one ([`CONV_ENV`]) to a [`ConvChoice`] once ([`ConvChoice::from_name`]).
 //!
 //! # Writing into a channel slice
 //!
@@ -56,13 +57,53 @@ use crate::tier::Tier;
 use crate::winograd::{self, WinogradWeights};
 use ndarray::{Array4, ArrayView4};
 use rayon::prelude::*;
-use std::sync::OnceLock;
 
 const OP: &str = "conv2d";
 
-/// The environment variable that overrides the algorithm rule when weights are prepared:
-/// `auto` (or unset), `im2col` (never Winograd) or `winograd` (Winograd wherever it applies).
+/// The environment variable the command-line programs read into a [`ConvChoice`]: `auto` (or
+/// unset), `im2col` (never Winograd) or `winograd` (Winograd wherever it applies).
 pub const CONV_ENV: &str = "MOBILENET_UNET_CONV";
+
+/// How dense convolutions choose between im2col + GEMM and Winograd when their weights are
+/// prepared ([`ConvWeights::prepare_with`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ConvChoice {
+    /// The rule of [`Conv2dParams::algorithm`].
+    #[default]
+    Auto,
+    /// Never Winograd: im2col + GEMM where the rule would pick Winograd.
+    Im2col,
+    /// Winograd for every dense 3x3 stride-1 layer with more than [`SMALL_N`] outputs.
+    Winograd,
+}
+
+impl ConvChoice {
+    /// Parses `auto` (or an empty string), `im2col` or `winograd`, as written in [`CONV_ENV`].
+    pub fn from_name(name: &str) -> Result<ConvChoice> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "" | "auto" => Ok(ConvChoice::Auto),
+            "im2col" => Ok(ConvChoice::Im2col),
+            "winograd" => Ok(ConvChoice::Winograd),
+            _ => Err(KernelError::InvalidParams {
+                op: "ConvChoice",
+                reason: format!("{name:?} names no choice (expected auto, im2col or winograd)"),
+            }),
+        }
+    }
+
+    /// The algorithm this choice gives `params`.
+    pub fn algorithm(self, params: &Conv2dParams) -> ConvAlgorithm {
+        let rule = params.algorithm();
+        match (self, rule) {
+            (ConvChoice::Im2col, ConvAlgorithm::Winograd) => ConvAlgorithm::Im2colGemm,
+            (ConvChoice::Winograd, ConvAlgorithm::Im2colGemm) if params.winograd_applies() => {
+                ConvAlgorithm::Winograd
+            }
+            _ => rule,
+        }
+    }
+}
 
 /// Convolution weights prepared for one algorithm.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,41 +119,17 @@ pub enum ConvWeights {
     Depthwise(Vec<f32>),
 }
 
-/// What `MOBILENET_UNET_CONV` asks for, read once per process.
-fn conv_override() -> Result<Option<ConvAlgorithm>> {
-    static OVERRIDE: OnceLock<Result<Option<ConvAlgorithm>>> = OnceLock::new();
-    OVERRIDE
-        .get_or_init(|| match std::env::var(CONV_ENV) {
-            Err(_) => Ok(None),
-            Ok(v) => match v.trim().to_ascii_lowercase().as_str() {
-                "" | "auto" => Ok(None),
-                "im2col" => Ok(Some(ConvAlgorithm::Im2colGemm)),
-                "winograd" => Ok(Some(ConvAlgorithm::Winograd)),
-                _ => Err(KernelError::InvalidParams {
-                    op: "MOBILENET_UNET_CONV",
-                    reason: format!("{v:?} names no choice (expected auto, im2col or winograd)"),
-                }),
-            },
-        })
-        .clone()
-}
-
 impl ConvWeights {
     /// Prepares `weights` (HWIO for dense, HWC for depthwise) for the algorithm
-    /// [`Conv2dParams::algorithm`] picks, unless `MOBILENET_UNET_CONV` says otherwise: `im2col`
-    /// replaces Winograd by im2col, `winograd` takes Winograd for every dense 3x3 stride-1
-    /// layer with more than [`SMALL_N`] outputs.
+    /// [`Conv2dParams::algorithm`] picks.
     pub fn prepare(params: &Conv2dParams, weights: &[f32]) -> Result<ConvWeights> {
+        Self::prepare_with(params, weights, ConvChoice::Auto)
+    }
+
+    /// Prepares `weights` for the algorithm `choice` gives `params` ([`ConvChoice::algorithm`]).
+    pub fn prepare_with(params: &Conv2dParams, weights: &[f32], choice: ConvChoice) -> Result<ConvWeights> {
         params.validate()?;
-        let rule = params.algorithm();
-        let algorithm = match (conv_override()?, rule) {
-            (Some(ConvAlgorithm::Im2colGemm), ConvAlgorithm::Winograd) => ConvAlgorithm::Im2colGemm,
-            (Some(ConvAlgorithm::Winograd), ConvAlgorithm::Im2colGemm) if params.winograd_applies() => {
-                ConvAlgorithm::Winograd
-            }
-            _ => rule,
-        };
-        Self::prepare_as(params, weights, algorithm)
+        Self::prepare_as(params, weights, choice.algorithm(params))
     }
 
     /// Prepares `weights` for `algorithm`, which must apply to `params`
@@ -177,8 +194,9 @@ pub fn conv2d_nhwc(
 
 /// [`conv2d_nhwc`] with an explicit tier.
 ///
-/// [`Tier::Reference`] runs [`reference::conv2d_nhwc`] on the weights unpacked back to HWIO
-/// (allocating); the tests give the oracle the original weights instead.
+/// Every tier, the reference one included, runs the algorithm the weights were prepared for,
+/// with that tier's kernels from the kernel table; the tests give the oracle
+/// ([`reference::conv2d_nhwc`]) the original weights instead.
 pub fn conv2d_nhwc_with_tier(
     tier: Tier,
     params: &Conv2dParams,
@@ -222,30 +240,21 @@ pub fn conv2d_nhwc_with_tier(
                 epilogue,
             )
         }
-        ConvWeights::Winograd(w) => {
-            if tier == Tier::Reference {
-                return reference_strided(params, input, &w.to_hwio(), output, out_pixel_stride, epilogue);
-            }
-            winograd::winograd_conv3x3_nhwc_with_tier(
-                tier,
-                params,
-                input,
-                w,
-                output,
-                out_pixel_stride,
-                epilogue,
-            )
-        }
+        ConvWeights::Winograd(w) => winograd::winograd_conv3x3_nhwc_with_tier(
+            tier,
+            params,
+            input,
+            w,
+            output,
+            out_pixel_stride,
+            epilogue,
+        ),
         ConvWeights::Columns(cols) => {
             if cols.len() != k * n {
                 return invalid(format!(
                     "weights prepared with {} floats, convolution needs {k} x {n}",
                     cols.len()
                 ));
-            }
-            if tier == Tier::Reference {
-                let hwio = (0..k * n).map(|i| cols[(i % n) * k + i / n]).collect::<Vec<_>>();
-                return reference_strided(params, input, &hwio, output, out_pixel_stride, epilogue);
             }
             if needed == 0 {
                 return Ok(());
@@ -260,7 +269,8 @@ pub fn conv2d_nhwc_with_tier(
             let run = |(idx, chunk): (usize, &mut [f32])| {
                 let p0 = idx * small_n::PIXELS_PER_ITEM;
                 let count = small_n::PIXELS_PER_ITEM.min(m - p0);
-                kernel(&s, p0, count, chunk, out_pixel_stride)
+                let taps = params.kh * params.kw;
+                small_n::with_taps(taps, |t| kernel(&s, p0, count, chunk, out_pixel_stride, t))
             };
             output[..needed]
                 .par_chunks_mut(small_n::PIXELS_PER_ITEM * out_pixel_stride)
@@ -275,16 +285,6 @@ pub fn conv2d_nhwc_with_tier(
                     b.k(),
                     b.n()
                 ));
-            }
-            if tier == Tier::Reference {
-                return reference_strided(
-                    params,
-                    input,
-                    &b.to_row_major(),
-                    output,
-                    out_pixel_stride,
-                    epilogue,
-                );
             }
             if algorithm == ConvAlgorithm::Pointwise {
                 // (N·H·W, Cin) @ (Cin, Cout): the input is A as it is.
@@ -315,23 +315,6 @@ fn invalid<T>(reason: String) -> Result<T> {
     Err(KernelError::InvalidParams { op: OP, reason })
 }
 
-/// The reference convolution written through a pixel stride (via a contiguous temporary).
-fn reference_strided(
-    params: &Conv2dParams,
-    input: &[f32],
-    weights: &[f32],
-    output: &mut [f32],
-    stride: usize,
-    epilogue: &Epilogue,
-) -> Result<()> {
-    let mut tmp = vec![0.0; params.output_len()];
-    reference::conv2d_nhwc(params, input, weights, &mut tmp, epilogue)?;
-    for (dst, src) in output.chunks_mut(stride).zip(tmp.chunks_exact(params.out_c)) {
-        dst[..params.out_c].copy_from_slice(src);
-    }
-    Ok(())
-}
-
 /// [`conv2d_nhwc_with_tier`] over the decoder's `concat(upsample2x(low), skip)` input.
 ///
 /// Winograd weights read the two tensors in place ([`winograd::UpsampleConcat`]); any other
@@ -347,17 +330,15 @@ pub fn conv2d_upsample_concat_with_tier(
     epilogue: &Epilogue,
 ) -> Result<()> {
     match weights {
-        ConvWeights::Winograd(w) if tier != Tier::Reference => {
-            winograd::winograd_conv3x3_upsample_concat_with_tier(
-                tier,
-                params,
-                input,
-                w,
-                output,
-                out_pixel_stride,
-                epilogue,
-            )
-        }
+        ConvWeights::Winograd(w) => winograd::winograd_conv3x3_upsample_concat_with_tier(
+            tier,
+            params,
+            input,
+            w,
+            output,
+            out_pixel_stride,
+            epilogue,
+        ),
         _ => {
             let x = input.to_nhwc_with_tier(tier, params)?;
             conv2d_nhwc_with_tier(tier, params, &x, weights, output, out_pixel_stride, epilogue)

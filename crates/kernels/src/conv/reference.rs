@@ -4,6 +4,7 @@
 //! (`groups == in_c == out_c`) weights are HWC, `w[(ky·KW + kx)·C + c]`. Input and output are
 //! contiguous NHWC.
 
+use super::small_n::SmallN;
 use crate::epilogue::Epilogue;
 use crate::error::{check_len, Result};
 use crate::params::Conv2dParams;
@@ -63,4 +64,51 @@ pub fn conv2d_nhwc(
         }
     }
     Ok(())
+}
+
+/// Output pixels `p0 .. p0 + count` of a small-N convolution, one element at a time in the
+/// order of [`conv2d_nhwc`] (taps, then input channels), reading the weights from their
+/// prepared columns (`cols[co·K + (ky·KW + kx)·Cin + ci]`): the reference tier's small-N
+/// kernel. Pixel `p0 + i`, channel `co` goes to `out[i·stride + co]`. (The tap list the fast
+/// tiers reuse is not needed here.)
+pub(crate) fn conv_pixels_reference(
+    s: &SmallN,
+    p0: usize,
+    count: usize,
+    out: &mut [f32],
+    stride: usize,
+    _taps: &mut Vec<(usize, usize)>,
+) {
+    let p = s.params;
+    let (oh, ow) = p.out_hw();
+    let k = p.kh * p.kw * p.in_c;
+    for i in 0..count {
+        let (n, rem) = ((p0 + i) / (oh * ow), (p0 + i) % (oh * ow));
+        let (oy, ox) = (rem / ow, rem % ow);
+        for co in 0..p.out_c {
+            let mut acc = 0.0f32;
+            for ky in 0..p.kh {
+                let Some(iy) = (oy * p.stride_h + ky)
+                    .checked_sub(p.pad_top)
+                    .filter(|&y| y < p.in_h)
+                else {
+                    continue;
+                };
+                for kx in 0..p.kw {
+                    let Some(ix) = (ox * p.stride_w + kx)
+                        .checked_sub(p.pad_left)
+                        .filter(|&x| x < p.in_w)
+                    else {
+                        continue;
+                    };
+                    let in_px = ((n * p.in_h + iy) * p.in_w + ix) * p.in_c;
+                    let tap = (ky * p.kw + kx) * p.in_c;
+                    for ci in 0..p.in_c {
+                        acc += s.input[in_px + ci] * s.cols[co * k + tap + ci];
+                    }
+                }
+            }
+            out[i * stride + co] = s.epilogue.apply(co, acc);
+        }
+    }
 }

@@ -15,11 +15,12 @@
 //! Up to [`COLS`] columns share each 8-float load of x. Padded taps are skipped (they add
 //! zero). The pixel loop is generic over the dot products ([`Dot`]): [`PortableDot`] here,
 //! `DotFma` in `x86_64.rs` (two accumulator sets per column, so the one or two columns of a
-//! binary classifier still keep four FMA chains in flight). Every output element is summed in one fixed order (taps, then 8-lane chunks, then
-//! the lanes), which depends on nothing but the shape: bit-identical for any thread count.
+//! binary classifier still keep four FMA chains in flight). Every output element is summed in
+//! one fixed order (taps, then 8-lane chunks, then the lanes), which depends on nothing but the shape: bit-identical for any thread count.
 
 use crate::epilogue::Epilogue;
 use crate::params::Conv2dParams;
+use crate::scratch::{with_scratch, ScratchStack};
 
 /// The largest `out_c` that takes this path; wider layers use the GEMM (see [`use_small_n`]).
 pub use crate::params::SMALL_N;
@@ -56,7 +57,29 @@ pub(crate) struct SmallN<'a> {
     pub epilogue: &'a Epilogue<'a>,
 }
 
+thread_local! {
+    /// The tap list of the pixel this thread computes, grown once and reused.
+    static TAPS: ScratchStack<(usize, usize)> = const { ScratchStack::new() };
+}
+
+/// Taps the list holds without growing: up to 8x8 kernels.
+const RESERVED_TAPS: usize = 64;
+
+/// Runs `f` with this thread's reusable tap list (what [`run_pixels`] fills per pixel), room
+/// for `taps` taps reserved.
+pub(crate) fn with_taps<R>(taps: usize, f: impl FnOnce(&mut Vec<(usize, usize)>) -> R) -> R {
+    with_scratch(&TAPS, |list| {
+        // `reserve` counts from the length: clear first, or a list left with a pixel's taps
+        // would grow again.
+        list.clear();
+        list.reserve(taps.max(RESERVED_TAPS));
+        f(list)
+    })
+}
+
 /// Output pixels `p0 .. p0 + count`; pixel `p0 + i`, channel `j` goes to `out[i·stride + j]`.
+/// `taps` is scratch for one pixel's list of (input offset, column offset) of its valid taps
+/// (from [`with_taps`], so that it is allocated once per thread, not per call).
 /// `#[inline(always)]` so the AVX2 wrapper compiles it with its target features.
 #[inline(always)]
 pub(crate) fn run_pixels<D: Dot>(
@@ -66,13 +89,12 @@ pub(crate) fn run_pixels<D: Dot>(
     count: usize,
     out: &mut [f32],
     stride: usize,
+    taps: &mut Vec<(usize, usize)>,
 ) {
     let p = s.params;
     let (oh, ow) = p.out_hw();
     let (cin, n) = (p.in_c, p.out_c);
     let k = p.kh * p.kw * cin;
-    // Input offsets of the valid taps of one pixel, and the matching column offsets.
-    let mut taps: Vec<(usize, usize)> = Vec::with_capacity(p.kh * p.kw);
     for i in 0..count {
         let r = p0 + i;
         let (img, rem) = (r / (oh * ow), r % (oh * ow));
@@ -100,10 +122,10 @@ pub(crate) fn run_pixels<D: Dot>(
                 }
             };
             match g {
-                1 => store(&dot.cols::<1>(s.input, cols, k, cin, &taps)),
-                2 => store(&dot.cols::<2>(s.input, cols, k, cin, &taps)),
-                3 => store(&dot.cols::<3>(s.input, cols, k, cin, &taps)),
-                _ => store(&dot.cols::<4>(s.input, cols, k, cin, &taps)),
+                1 => store(&dot.cols::<1>(s.input, cols, k, cin, taps)),
+                2 => store(&dot.cols::<2>(s.input, cols, k, cin, taps)),
+                3 => store(&dot.cols::<3>(s.input, cols, k, cin, taps)),
+                _ => store(&dot.cols::<4>(s.input, cols, k, cin, taps)),
             }
             j0 += g;
         }
@@ -133,8 +155,9 @@ pub(crate) fn f32_conv_small_n_dot8_portable(
     count: usize,
     out: &mut [f32],
     stride: usize,
+    taps: &mut Vec<(usize, usize)>,
 ) {
-    run_pixels(PortableDot, s, p0, count, out, stride)
+    run_pixels(PortableDot, s, p0, count, out, stride, taps)
 }
 
 /// The lanes of an accumulator summed pairwise in a fixed tree.

@@ -23,9 +23,16 @@ pub(super) fn kernel() -> Option<Kernel<SmallNFn>> {
 }
 
 /// [`small_n::run_pixels`] with the FMA dot products.
-fn f32_conv_small_n_dot8_fma(s: &SmallN, p0: usize, count: usize, out: &mut [f32], stride: usize) {
+fn f32_conv_small_n_dot8_fma(
+    s: &SmallN,
+    p0: usize,
+    count: usize,
+    out: &mut [f32],
+    stride: usize,
+    taps: &mut Vec<(usize, usize)>,
+) {
     // SAFETY: only `kernel()` hands this function out, after AVX2 and FMA were detected.
-    unsafe { run_pixels_fma(DotFma { _detected: () }, s, p0, count, out, stride) }
+    unsafe { run_pixels_fma(DotFma { _detected: () }, s, p0, count, out, stride, taps) }
 }
 
 /// The pixel loop compiled with AVX2+FMA enabled, so the dot products inline into it.
@@ -33,8 +40,16 @@ fn f32_conv_small_n_dot8_fma(s: &SmallN, p0: usize, count: usize, out: &mut [f32
 /// # Safety
 /// The CPU must support AVX2 and FMA.
 #[target_feature(enable = "avx2,fma")]
-unsafe fn run_pixels_fma(dot: DotFma, s: &SmallN, p0: usize, count: usize, out: &mut [f32], stride: usize) {
-    small_n::run_pixels(dot, s, p0, count, out, stride)
+unsafe fn run_pixels_fma(
+    dot: DotFma,
+    s: &SmallN,
+    p0: usize,
+    count: usize,
+    out: &mut [f32],
+    stride: usize,
+    taps: &mut Vec<(usize, usize)>,
+) {
+    small_n::run_pixels(dot, s, p0, count, out, stride, taps)
 }
 
 impl Dot for DotFma {
@@ -80,29 +95,33 @@ unsafe fn accumulate<const G: usize>(
     w: [*const f32; G],
     cin: usize,
 ) {
-    let mut c = 0;
-    while c + 16 <= cin {
-        let (x0, x1) = (_mm256_loadu_ps(x.add(c)), _mm256_loadu_ps(x.add(c + 8)));
-        for (jj, &wj) in w.iter().enumerate() {
-            acc[0][jj] = _mm256_fmadd_ps(x0, _mm256_loadu_ps(wj.add(c)), acc[0][jj]);
-            acc[1][jj] = _mm256_fmadd_ps(x1, _mm256_loadu_ps(wj.add(c + 8)), acc[1][jj]);
+    // SAFETY: the caller upholds the `# Safety` contract: AVX2 and FMA are available and `x`
+    // and every `w[jj]` hold `cin` floats, the most any (masked) load below reads.
+    unsafe {
+        let mut c = 0;
+        while c + 16 <= cin {
+            let (x0, x1) = (_mm256_loadu_ps(x.add(c)), _mm256_loadu_ps(x.add(c + 8)));
+            for (jj, &wj) in w.iter().enumerate() {
+                acc[0][jj] = _mm256_fmadd_ps(x0, _mm256_loadu_ps(wj.add(c)), acc[0][jj]);
+                acc[1][jj] = _mm256_fmadd_ps(x1, _mm256_loadu_ps(wj.add(c + 8)), acc[1][jj]);
+            }
+            c += 16;
         }
-        c += 16;
-    }
-    if c + 8 <= cin {
-        let xv = _mm256_loadu_ps(x.add(c));
-        for (a, &wj) in acc[0].iter_mut().zip(&w) {
-            *a = _mm256_fmadd_ps(xv, _mm256_loadu_ps(wj.add(c)), *a);
+        if c + 8 <= cin {
+            let xv = _mm256_loadu_ps(x.add(c));
+            for (a, &wj) in acc[0].iter_mut().zip(&w) {
+                *a = _mm256_fmadd_ps(xv, _mm256_loadu_ps(wj.add(c)), *a);
+            }
+            c += 8;
         }
-        c += 8;
-    }
-    let rem = cin - c;
-    if rem > 0 {
-        let lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-        let mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(rem as i32), lane);
-        let xv = _mm256_maskload_ps(x.add(c), mask);
-        for (a, &wj) in acc[1].iter_mut().zip(&w) {
-            *a = _mm256_fmadd_ps(xv, _mm256_maskload_ps(wj.add(c), mask), *a);
+        let rem = cin - c;
+        if rem > 0 {
+            let lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+            let mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(rem as i32), lane);
+            let xv = _mm256_maskload_ps(x.add(c), mask);
+            for (a, &wj) in acc[1].iter_mut().zip(&w) {
+                *a = _mm256_fmadd_ps(xv, _mm256_maskload_ps(wj.add(c), mask), *a);
+            }
         }
     }
 }

@@ -32,9 +32,9 @@
 //!    `in[.., c] · w[.., c]` over a contiguous run of channels, into the output row itself.
 //!    The compiler vectorises it; no SIMD code needed. This is the fallback for every kernel
 //!    size other than 3x3, at every tier (the SIMD tiers compile it with their features).
-//! 3. `schedule.rs`: the 3x3 special case, stride 1 or 2, written *once* over a small vector
-//!    trait (`lanes.rs`, `DwLanes`: `N` channels per vector, full and masked loads/stores,
-//!    multiply-add, splat, max/min). The loop nest is below: pixels whose window lies fully
+//! 3. `schedule.rs`: the 3x3 special case, stride 1 or 2, written *once* over the crate's
+//!    vector trait (`crate::lanes`: `N` channels per vector, full and masked loads/stores,
+//!    lane-by-lane multiply-add, splat, max/min). The loop nest is below: pixels whose window lies fully
 //!    inside the input take an unrolled *interior* path (two outputs per step, sharing input
 //!    loads); the 1-pixel frame takes a *border* path that checks each column. Rows whose
 //!    window crosses the top or bottom edge are separate monomorphised instances (a const row
@@ -46,14 +46,19 @@
 //!      `_mm256_maskload_ps` / `_mm256_maskstore_ps`) and `f32_dwconv_3x3s{1,2}_16c_avx512` on
 //!      `__m512` (AVX-512F, 16 channels, tail by `__mmask16` masked loads and stores), each a
 //!      `#[target_feature]` function around the same generic body; the 9 tap vectors stay in
-//!      registers while a block of output columns is swept.
+//!      registers while a block of output columns is swept;
+//!    - `aarch64.rs`: `f32_dwconv_3x3s{1,2}_4c_neon` on `float32x4_t` (NEON, 4 channels, tail
+//!      through a 4-float buffer), the same way;
+//!    - `wasm32.rs`: `f32_dwconv_3x3s{1,2}_4c_simd128` on `v128` (WebAssembly SIMD128, 4
+//!      channels, tail through a 4-float buffer; no FMA, so bit-equal to the reference).
 //! 5. Threads: [`depthwise_conv2d_nhwc_with_tier`] splits the `batch·out_h` output rows
 //!    (independent, each written by one task) with rayon's `par_chunks_mut`, so the output is
 //!    bit-identical for any thread count. Run inside your own `ThreadPool::install` to pick it.
 //!
 //! Each tier hands the rest of the crate one `DepthwiseKernels` table: a safe row function
 //! (which picks the 3x3 instance or the generic loop per output row) and the names of the
-//! functions it runs, which [`kernel_name`] reports.
+//! functions it runs, which [`kernel_name`] reports. The reference tier's row function is the
+//! oracle's loops on one row (`reference.rs`).
 //!
 //! The benchmark runs the rungs side by side (`reference/`, `generic/`, `portable/`, `ours/`,
 //! `ours_2t/`), and the tests check each against rung 1.
@@ -191,7 +196,6 @@ macro_rules! simd_depthwise_kernels {
 
 #[cfg(target_arch = "aarch64")]
 mod aarch64;
-mod lanes;
 mod portable;
 pub mod reference;
 mod schedule;
@@ -203,6 +207,7 @@ mod x86_64;
 #[cfg(target_arch = "aarch64")]
 pub(crate) use aarch64::neon_kernels;
 pub(crate) use portable::portable_kernels;
+pub(crate) use reference::reference_kernels;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub(crate) use wasm32::simd128_kernels;
 #[cfg(target_arch = "x86_64")]
@@ -272,10 +277,6 @@ pub fn depthwise_conv2d_nhwc_with_tier(
 ) -> Result<()> {
     let row = KernelTable::for_tier(tier)?.depthwise.row;
     let geom = validate(params, input, weights, output, epilogue)?;
-    if tier == Tier::Reference {
-        reference::depthwise_conv2d_nhwc(params, input, weights, output, epilogue);
-        return Ok(());
-    }
     for_each_output_row(&geom, input, output, |image, oy, out_row| {
         row(&geom, image, weights, epilogue, oy, out_row)
     });
@@ -306,9 +307,6 @@ pub fn depthwise_conv2d_nhwc_generic(
 /// run the tier's generic kernel instead.)
 pub fn kernel_name(tier: Tier, params: &Conv2dParams) -> Result<&'static str> {
     let k = KernelTable::for_tier(tier)?.depthwise;
-    if tier == Tier::Reference {
-        return Ok("reference::depthwise_conv2d_nhwc");
-    }
     Ok(
         match fast_3x3_stride(params.kh, params.kw, params.stride_h, params.stride_w) {
             Some(1) => k.name_3x3s1,

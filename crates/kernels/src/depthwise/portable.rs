@@ -11,10 +11,10 @@
 //! Both sum the taps in the reference's `(ky, kx)` order with separate multiply and add (Rust
 //! never fuses them), so on the same input they reproduce the reference exactly.
 
-use super::lanes::DwLanes;
 use super::schedule::dwconv_3x3;
 use super::{DepthwiseKernels, Geometry, WindowRows, CHANNEL_TILE};
 use crate::epilogue::Epilogue;
+use crate::lanes::{Lanes, Portable};
 
 /// The portable tier's kernels.
 pub(crate) fn portable_kernels() -> DepthwiseKernels {
@@ -109,93 +109,8 @@ pub(crate) fn dwconv_generic_row(
     }
 }
 
-/// The portable tier's vector: one channel tile in an array.
-type Portable = [f32; CHANNEL_TILE];
-
-impl DwLanes for Portable {
-    const N: usize = CHANNEL_TILE;
-    /// The number of lanes.
-    type Mask = usize;
-
-    #[inline(always)]
-    fn first(n: usize) -> usize {
-        n.min(CHANNEL_TILE)
-    }
-
-    #[inline(always)]
-    fn zero() -> Self {
-        [0.0; CHANNEL_TILE]
-    }
-
-    #[inline(always)]
-    fn splat(x: f32) -> Self {
-        [x; CHANNEL_TILE]
-    }
-
-    #[inline(always)]
-    fn load(src: &[f32]) -> Self {
-        let mut v = [0.0; CHANNEL_TILE];
-        v.copy_from_slice(&src[..CHANNEL_TILE]);
-        v
-    }
-
-    #[inline(always)]
-    fn load_masked(src: &[f32], n: usize) -> Self {
-        let mut v = [0.0; CHANNEL_TILE];
-        v[..n].copy_from_slice(&src[..n]);
-        v
-    }
-
-    #[inline(always)]
-    fn store(self, dst: &mut [f32]) {
-        dst[..CHANNEL_TILE].copy_from_slice(&self);
-    }
-
-    #[inline(always)]
-    fn store_masked(self, dst: &mut [f32], n: usize) {
-        dst[..n].copy_from_slice(&self[..n]);
-    }
-
-    #[inline(always)]
-    fn mul_add(mut self, w: Self, acc: Self) -> Self {
-        for l in 0..CHANNEL_TILE {
-            self[l] = acc[l] + self[l] * w[l]; // two roundings, as the reference's `acc += x * w`
-        }
-        self
-    }
-
-    #[inline(always)]
-    fn mul(mut self, o: Self) -> Self {
-        for l in 0..CHANNEL_TILE {
-            self[l] *= o[l];
-        }
-        self
-    }
-
-    #[inline(always)]
-    fn add(mut self, o: Self) -> Self {
-        for l in 0..CHANNEL_TILE {
-            self[l] += o[l];
-        }
-        self
-    }
-
-    #[inline(always)]
-    fn max(mut self, o: Self) -> Self {
-        for l in 0..CHANNEL_TILE {
-            self[l] = self[l].max(o[l]);
-        }
-        self
-    }
-
-    #[inline(always)]
-    fn min(mut self, o: Self) -> Self {
-        for l in 0..CHANNEL_TILE {
-            self[l] = self[l].min(o[l]);
-        }
-        self
-    }
-}
+// The schedule's channel tile on this tier is the portable lanes' width.
+const _: () = assert!(<Portable as Lanes>::N == CHANNEL_TILE);
 
 #[cfg(test)]
 mod tests {

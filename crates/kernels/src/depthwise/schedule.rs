@@ -1,6 +1,7 @@
 //! The 3x3 depthwise schedule (stride 1 or 2), written once over a vector of channels
-//! ([`DwLanes`]). The portable tier runs it on `[f32; 8]`, the AVX2 tier on `__m256`, the
-//! AVX-512 tier on `__m512`, each through thin wrappers (`portable.rs`, `x86_64.rs`).
+//! ([`Lanes`]). The portable tier runs it on `[f32; 8]`, the AVX2 tier on `__m256`, the
+//! AVX-512 tier on `__m512` and the NEON tier on `float32x4_t`, each through thin wrappers
+//! (`portable.rs`, `x86_64.rs`, `aarch64.rs`).
 //!
 //! For one output row, one block of output columns and one tile of `N` channels:
 //!
@@ -19,14 +20,14 @@
 //! order. Plain loops and `#[inline(always)]` functions only: a closure here would be compiled
 //! without the wrapper's target features and keep the intrinsics out of line.
 
-use super::lanes::DwLanes;
 use super::{Geometry, WindowRows};
 use crate::epilogue::{Activation, Epilogue};
+use crate::lanes::Lanes;
 
 /// 3x3 stride `S` (1 or 2) for output row `oy`, whose existing input rows are `rows`.
 /// `image` is `[in_h, in_w, c]`, `w` is `[3, 3, c]`, `out_row` is `[out_w, c]`.
 #[inline(always)]
-pub(crate) fn dwconv_3x3<V: DwLanes, const S: usize>(
+pub(crate) fn dwconv_3x3<V: Lanes, const S: usize>(
     g: &Geometry,
     image: &[f32],
     w: &[f32],
@@ -60,7 +61,7 @@ struct Tile<M> {
 
 /// The row kernel for row mask `ROWS` (bit `ky` set when input row `oy·S + ky - PT` exists).
 #[inline(always)]
-fn dwconv_3x3_rows<V: DwLanes, const S: usize, const ROWS: u8>(
+fn dwconv_3x3_rows<V: Lanes, const S: usize, const ROWS: u8>(
     g: &Geometry,
     image: &[f32],
     w: &[f32],
@@ -108,7 +109,7 @@ fn dwconv_3x3_rows<V: DwLanes, const S: usize, const ROWS: u8>(
 
 /// Loads a full vector, or only the lanes of `mask` when `TAIL` (the others read as 0).
 #[inline(always)]
-fn load<V: DwLanes, const TAIL: bool>(src: &[f32], mask: V::Mask) -> V {
+fn load<V: Lanes, const TAIL: bool>(src: &[f32], mask: V::Mask) -> V {
     if TAIL {
         V::load_masked(src, mask)
     } else {
@@ -118,7 +119,7 @@ fn load<V: DwLanes, const TAIL: bool>(src: &[f32], mask: V::Mask) -> V {
 
 /// Loads channels `c0..` of a per-channel epilogue vector, if there is one.
 #[inline(always)]
-fn load_channels<V: DwLanes, const TAIL: bool>(s: Option<&[f32]>, c0: usize, mask: V::Mask) -> Option<V> {
+fn load_channels<V: Lanes, const TAIL: bool>(s: Option<&[f32]>, c0: usize, mask: V::Mask) -> Option<V> {
     let s = s?;
     Some(load::<V, TAIL>(&s[c0..], mask))
 }
@@ -134,7 +135,7 @@ struct TileEpilogue<V> {
     post: Option<(V, V)>,
 }
 
-impl<V: DwLanes> TileEpilogue<V> {
+impl<V: Lanes> TileEpilogue<V> {
     #[inline(always)]
     fn new<const TAIL: bool>(ep: &Epilogue, c0: usize, mask: V::Mask) -> Self {
         let (lo, hi) = ep.activation.bounds();
@@ -179,7 +180,7 @@ impl<V: DwLanes> TileEpilogue<V> {
 /// One channel tile (`tile.c0..`, `N` channels or the mask's) of output columns
 /// `tile.ox_lo..tile.ox_hi`: the 9 taps once, then sweep the columns.
 #[inline(always)]
-fn sweep_tile<V: DwLanes, const S: usize, const ROWS: u8, const TAIL: bool>(
+fn sweep_tile<V: Lanes, const S: usize, const ROWS: u8, const TAIL: bool>(
     g: &Geometry,
     rows: &[&[f32]; 3],
     w: &[f32],
@@ -240,7 +241,7 @@ fn sweep_tile<V: DwLanes, const S: usize, const ROWS: u8, const TAIL: bool>(
 /// `ix..ix+3` and `ix+S..ix+S+3`, so `S + 3` loads serve 6 multiply-adds. `x` holds the
 /// `S + 3` pixels from column `ix` on, `c` floats each; the loads take the tile's channels.
 #[inline(always)]
-fn pair_row<V: DwLanes, const S: usize, const TAIL: bool>(
+fn pair_row<V: Lanes, const S: usize, const TAIL: bool>(
     x: &[f32],
     c: usize,
     tile: Tile<V::Mask>,
@@ -269,7 +270,7 @@ fn pair_row<V: DwLanes, const S: usize, const TAIL: bool>(
 
 /// One output pixel with a bounds check per column (the frame around the interior).
 #[inline(always)]
-fn border_pixel<V: DwLanes, const S: usize, const ROWS: u8, const TAIL: bool>(
+fn border_pixel<V: Lanes, const S: usize, const ROWS: u8, const TAIL: bool>(
     g: &Geometry,
     rows: &[&[f32]; 3],
     taps: &[V; 9],
@@ -292,7 +293,7 @@ fn border_pixel<V: DwLanes, const S: usize, const ROWS: u8, const TAIL: bool>(
 
 /// One tap row of a border pixel: columns in the padding are skipped.
 #[inline(always)]
-fn border_row<V: DwLanes, const TAIL: bool>(
+fn border_row<V: Lanes, const TAIL: bool>(
     g: &Geometry,
     row: &[f32],
     t: [V; 3],

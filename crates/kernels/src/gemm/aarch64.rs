@@ -117,8 +117,11 @@ unsafe fn fma_row_laneq<const LANE: i32>(
     b: &[float32x4_t; ROW_VECTORS],
     a: float32x4_t,
 ) {
-    for (x, &bj) in acc.iter_mut().zip(b) {
-        *x = vfmaq_laneq_f32::<LANE>(*x, bj, a);
+    // SAFETY: the caller upholds the `# Safety` contract: NEON is available.
+    unsafe {
+        for (x, &bj) in acc.iter_mut().zip(b) {
+            *x = vfmaq_laneq_f32::<LANE>(*x, bj, a);
+        }
     }
 }
 
@@ -132,8 +135,11 @@ unsafe fn fma_row_lane<const LANE: i32>(
     b: &[float32x4_t; ROW_VECTORS],
     a: float32x2_t,
 ) {
-    for (x, &bj) in acc.iter_mut().zip(b) {
-        *x = vfmaq_lane_f32::<LANE>(*x, bj, a);
+    // SAFETY: the caller upholds the `# Safety` contract: NEON is available.
+    unsafe {
+        for (x, &bj) in acc.iter_mut().zip(b) {
+            *x = vfmaq_lane_f32::<LANE>(*x, bj, a);
+        }
     }
 }
 
@@ -143,21 +149,25 @@ unsafe fn fma_row_lane<const LANE: i32>(
 /// NEON must be available; `a` must be readable for `MR` floats and `b` for `NR`.
 #[inline(always)]
 unsafe fn step(acc: &mut [[float32x4_t; ROW_VECTORS]; MR], a: *const f32, b: *const f32) {
-    let bk = [
-        vld1q_f32(b),
-        vld1q_f32(b.add(LANES)),
-        vld1q_f32(b.add(2 * LANES)),
-        vld1q_f32(b.add(3 * LANES)),
-    ];
-    let a03 = vld1q_f32(a);
-    let a45 = vld1_f32(a.add(4));
-    let [r0, r1, r2, r3, r4, r5] = acc;
-    fma_row_laneq::<0>(r0, &bk, a03);
-    fma_row_laneq::<1>(r1, &bk, a03);
-    fma_row_laneq::<2>(r2, &bk, a03);
-    fma_row_laneq::<3>(r3, &bk, a03);
-    fma_row_lane::<0>(r4, &bk, a45);
-    fma_row_lane::<1>(r5, &bk, a45);
+    // SAFETY: the caller upholds this function's `# Safety` contract (NEON, and the pointer
+    // ranges every load and store below stays within).
+    unsafe {
+        let bk = [
+            vld1q_f32(b),
+            vld1q_f32(b.add(LANES)),
+            vld1q_f32(b.add(2 * LANES)),
+            vld1q_f32(b.add(3 * LANES)),
+        ];
+        let a03 = vld1q_f32(a);
+        let a45 = vld1_f32(a.add(4));
+        let [r0, r1, r2, r3, r4, r5] = acc;
+        fma_row_laneq::<0>(r0, &bk, a03);
+        fma_row_laneq::<1>(r1, &bk, a03);
+        fma_row_laneq::<2>(r2, &bk, a03);
+        fma_row_laneq::<3>(r3, &bk, a03);
+        fma_row_lane::<0>(r4, &bk, a45);
+        fma_row_lane::<1>(r5, &bk, a45);
+    }
 }
 
 /// `C[0..6][0..16] (+)= A·B` over `kc` steps, then the epilogue; see the module docs.
@@ -176,31 +186,35 @@ unsafe fn tile_6x16(
     accumulate: bool,
     epi: Option<&EpilogueCols>,
 ) {
-    let mut acc = [[vdupq_n_f32(0.0); ROW_VECTORS]; MR];
-    // Unrolled by 4 to amortise the loop counter and pointer updates.
-    for _ in 0..kc / 4 {
-        for u in 0..4 {
-            step(&mut acc, a.add(u * MR), b.add(u * NR));
+    // SAFETY: the caller upholds this function's `# Safety` contract (NEON, and the pointer
+    // ranges every load and store below stays within).
+    unsafe {
+        let mut acc = [[vdupq_n_f32(0.0); ROW_VECTORS]; MR];
+        // Unrolled by 4 to amortise the loop counter and pointer updates.
+        for _ in 0..kc / 4 {
+            for u in 0..4 {
+                step(&mut acc, a.add(u * MR), b.add(u * NR));
+            }
+            a = a.add(4 * MR);
+            b = b.add(4 * NR);
         }
-        a = a.add(4 * MR);
-        b = b.add(4 * NR);
-    }
-    for _ in 0..kc % 4 {
-        step(&mut acc, a, b);
-        a = a.add(MR);
-        b = b.add(NR);
-    }
-    for (i, row) in acc.iter().enumerate() {
-        for (h, &v) in row.iter().enumerate() {
-            let p = c.add(i * ldc + h * LANES);
-            let mut y = v;
-            if accumulate {
-                y = vaddq_f32(y, vld1q_f32(p));
+        for _ in 0..kc % 4 {
+            step(&mut acc, a, b);
+            a = a.add(MR);
+            b = b.add(NR);
+        }
+        for (i, row) in acc.iter().enumerate() {
+            for (h, &v) in row.iter().enumerate() {
+                let p = c.add(i * ldc + h * LANES);
+                let mut y = v;
+                if accumulate {
+                    y = vaddq_f32(y, vld1q_f32(p));
+                }
+                if let Some(e) = epi {
+                    y = epilogue_4(e, h * LANES, y);
+                }
+                vst1q_f32(p, y);
             }
-            if let Some(e) = epi {
-                y = epilogue_4(e, h * LANES, y);
-            }
-            vst1q_f32(p, y);
         }
     }
 }
@@ -213,22 +227,26 @@ unsafe fn tile_6x16(
 /// bounds.
 #[inline(always)]
 unsafe fn epilogue_4(e: &EpilogueCols, j0: usize, mut y: float32x4_t) -> float32x4_t {
-    let load = |s: &[f32]| vld1q_f32(s[j0..j0 + LANES].as_ptr());
-    if let Some(s) = e.scale {
-        y = vmulq_f32(y, load(s));
+    // SAFETY: the caller upholds the `# Safety` contract: NEON is available; the loads
+    // are of slices bounds-checked to 4 floats.
+    unsafe {
+        let load = |s: &[f32]| vld1q_f32(s[j0..j0 + LANES].as_ptr());
+        if let Some(s) = e.scale {
+            y = vmulq_f32(y, load(s));
+        }
+        if let Some(bias) = e.bias {
+            y = vaddq_f32(y, load(bias));
+        }
+        match e.activation {
+            Activation::None => {}
+            // `fmaxnm` returns the number when one operand is NaN, as `f32::max` does.
+            Activation::Relu => y = vmaxnmq_f32(y, vdupq_n_f32(0.0)),
+            // `fmax`/`fmin` return NaN when an operand is NaN, as `f32::clamp` does.
+            Activation::Relu6 => y = vminq_f32(vmaxq_f32(y, vdupq_n_f32(0.0)), vdupq_n_f32(6.0)),
+        }
+        if let Some((ps, pt)) = e.post {
+            y = vaddq_f32(vmulq_f32(y, load(ps)), load(pt));
+        }
+        y
     }
-    if let Some(bias) = e.bias {
-        y = vaddq_f32(y, load(bias));
-    }
-    match e.activation {
-        Activation::None => {}
-        // `fmaxnm` returns the number when one operand is NaN, as `f32::max` does.
-        Activation::Relu => y = vmaxnmq_f32(y, vdupq_n_f32(0.0)),
-        // `fmax`/`fmin` return NaN when an operand is NaN, as `f32::clamp` does.
-        Activation::Relu6 => y = vminq_f32(vmaxq_f32(y, vdupq_n_f32(0.0)), vdupq_n_f32(6.0)),
-    }
-    if let Some((ps, pt)) = e.post {
-        y = vaddq_f32(vmulq_f32(y, load(ps)), load(pt));
-    }
-    y
 }

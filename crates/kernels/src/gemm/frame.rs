@@ -22,11 +22,11 @@
 //! left) is computed into a local `MR x NR` array and only its valid part is stored, with the
 //! scalar epilogue, so nothing outside the `m x n` window of C is written.
 
-use super::pack::{aligned_scratch, with_scratch, PackA, PackedB};
+use super::pack::{aligned_scratch, OwnPackA, PackA, PackedB};
 use super::{KC, MC, MR, NC, NR};
 use crate::epilogue::Epilogue;
+use crate::scratch::{with_scratch, ScratchStack};
 use rayon::prelude::*;
-use std::cell::RefCell;
 
 /// A rank-kc update of one full `MR x NR` tile of C.
 pub(crate) trait MicroKernel: Copy {
@@ -92,7 +92,18 @@ pub(crate) struct ItemArgs<'a> {
 
 thread_local! {
     /// The packed-A scratch of this thread, grown once and reused by every call.
-    static A_SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    static A_SCRATCH: ScratchStack<f32> = const { ScratchStack::new() };
+}
+
+/// Floats of the largest packed A block (`MC x KC`): the A scratch is made this large the first
+/// time, so that it never grows again whatever GEMM this thread meets later.
+const A_SCRATCH_FLOATS: usize = MC * KC;
+
+/// Makes this thread's A scratch its full size now (see [`crate::reserve_thread_scratch`]).
+pub(crate) fn reserve_a_scratch() {
+    with_scratch(&A_SCRATCH, |buf| {
+        aligned_scratch(buf, A_SCRATCH_FLOATS);
+    });
 }
 
 /// K block boundaries: `ceil(k / KC)` blocks of (almost) equal depth, so there is no sliver of
@@ -180,7 +191,11 @@ fn run_rows(
     run_item: &impl Fn(ItemArgs),
 ) {
     let scratch_len = MC.min(rows.next_multiple_of(MR)) * kc_step(a.k());
+    debug_assert!(scratch_len <= A_SCRATCH_FLOATS);
     with_scratch(&A_SCRATCH, |buf| {
+        if buf.is_empty() {
+            aligned_scratch(buf, A_SCRATCH_FLOATS);
+        }
         run_item(ItemArgs {
             a,
             b,
@@ -226,10 +241,14 @@ pub(crate) fn run_item<K: MicroKernel>(kernel: K, args: ItemArgs) {
             // loop 3: m in MC blocks, packing A
             for ic in (0..rows).step_by(MC) {
                 let mc = MC.min(rows - ic);
-                let panels = mc.div_ceil(MR);
-                for (p, dst) in apack[..panels * MR * kc].chunks_exact_mut(MR * kc).enumerate() {
-                    let r = p * MR;
-                    a.pack_panel(row0 + ic + r, MR.min(mc - r), k0, kc, dst);
+                if INLINE_PACK_A {
+                    match a.as_own() {
+                        OwnPackA::Matrix(m) => pack_block(m, apack, row0 + ic, mc, k0, kc),
+                        OwnPackA::Im2col(x) => pack_block(x, apack, row0 + ic, mc, k0, kc),
+                        OwnPackA::Other => pack_block(a, apack, row0 + ic, mc, k0, kc),
+                    }
+                } else {
+                    pack_block(a, apack, row0 + ic, mc, k0, kc);
                 }
                 let block = Block {
                     jc,
@@ -243,6 +262,24 @@ pub(crate) fn run_item<K: MicroKernel>(kernel: K, args: ItemArgs) {
                 macro_kernel(kernel, &block, apack, b, &mut c[ic * ldc..], ldc);
             }
         }
+    }
+}
+
+/// Whether loop 3 packs A with a direct call into the crate's own packers ([`MatrixA`],
+/// [`crate::conv::Im2col`]), inlined into each tier's `#[target_feature]` region, instead of a
+/// virtual call through `dyn PackA` compiled without the tier's features. The cargo feature
+/// `inline-pack-a` turns it on: an A/B switch until a quiet machine has measured it (keep it if
+/// it is not slower).
+const INLINE_PACK_A: bool = cfg!(feature = "inline-pack-a");
+
+/// Packs rows `row0 .. row0 + mc` of A, columns `k0 .. k0 + kc`, into MR-row micro-panels at
+/// the start of `apack`. Generic so that a concrete packer is called directly (and inlined).
+#[inline(always)]
+fn pack_block<P: PackA + ?Sized>(a: &P, apack: &mut [f32], row0: usize, mc: usize, k0: usize, kc: usize) {
+    let panels = mc.div_ceil(MR);
+    for (p, dst) in apack[..panels * MR * kc].chunks_exact_mut(MR * kc).enumerate() {
+        let r = p * MR;
+        a.pack_panel(row0 + r, MR.min(mc - r), k0, kc, dst);
     }
 }
 

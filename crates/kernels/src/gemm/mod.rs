@@ -38,9 +38,9 @@
 //!
 //! # Scratch memory
 //!
-//! The packed A block (at most `MC x KC` floats, 150 KiB) lives in a thread-local `Vec` that
-//! grows once per thread and is reused by every later call: no allocation on the hot path and
-//! no workspace argument to thread through the callers.
+//! The packed A block (at most `MC x KC` floats, 150 KiB) lives in a thread-local buffer
+//! (`crate::scratch`) that grows once per thread and is reused by every later call: no
+//! allocation on the hot path and no workspace argument to thread through the callers.
 
 #[cfg(target_arch = "aarch64")]
 mod aarch64;
@@ -53,8 +53,10 @@ mod wasm32;
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
 
-pub(crate) use frame::ItemArgs;
-pub(crate) use pack::{interleave6, with_scratch};
+pub(crate) use frame::{reserve_a_scratch, ItemArgs};
+pub(crate) use pack::interleave6;
+#[doc(hidden)]
+pub use pack::OwnPackA;
 pub use pack::{MatrixA, PackA, PackedB};
 
 #[cfg(any(
@@ -121,9 +123,9 @@ pub fn gemm(a: &dyn PackA, b: &PackedB, c: &mut [f32], ldc: usize, epilogue: &Ep
 
 /// [`gemm`] with an explicit tier.
 ///
-/// [`Tier::Reference`] only receives packed operands here, so it unpacks them (allocating) and
-/// runs the naive loops; tests call [`reference::gemm_reference`] on the plain matrices
-/// instead, so the packers are tested too.
+/// The reference tier only receives packed operands here, so its work item unpacks them
+/// (allocating) and runs the naive loops; tests call [`reference::gemm_reference`] on the plain
+/// matrices instead, so the packers are tested too.
 pub fn gemm_with_tier(
     tier: Tier,
     a: &dyn PackA,

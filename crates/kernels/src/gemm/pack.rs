@@ -33,19 +33,6 @@ pub(crate) fn aligned_scratch(buf: &mut Vec<f32>, len: usize) -> &mut [f32] {
     &mut buf[off..off + len]
 }
 
-/// Runs `f` with this thread's reusable scratch buffer `key` (grown by `f` as needed, kept for
-/// the next call). A nested call on the same thread — rayon may run another kernel's work item
-/// here while this one waits — finds the cell borrowed and gets a fresh buffer, never a panic.
-pub(crate) fn with_scratch<R>(
-    key: &'static std::thread::LocalKey<std::cell::RefCell<Vec<f32>>>,
-    f: impl FnOnce(&mut Vec<f32>) -> R,
-) -> R {
-    key.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut buf) => f(&mut buf),
-        Err(_) => f(&mut Vec::new()),
-    })
-}
-
 /// B packed into NR-wide column panels, built once when the weights load.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PackedB {
@@ -139,6 +126,26 @@ pub trait PackA: Sync {
     fn k(&self) -> usize;
     /// Writes one micro-panel; see the trait docs.
     fn pack_panel(&self, row0: usize, rows: usize, k0: usize, kc: usize, dst: &mut [f32]);
+
+    /// This packer as one of the crate's own, so that the blocked loops can call its
+    /// `pack_panel` directly and inline it into their `#[target_feature]` region (the
+    /// `inline-pack-a` switch, see `gemm/frame.rs`). Packers outside the crate keep the default.
+    #[doc(hidden)]
+    fn as_own(&self) -> OwnPackA<'_> {
+        OwnPackA::Other
+    }
+}
+
+/// The crate's own A packers, as [`PackA::as_own`] reports them.
+#[doc(hidden)]
+#[derive(Clone, Copy)]
+pub enum OwnPackA<'a> {
+    /// A dense matrix.
+    Matrix(&'a MatrixA<'a>),
+    /// The im2col view of a convolution's input.
+    Im2col(&'a crate::conv::Im2col<'a>),
+    /// Any other packer: called through `dyn PackA`.
+    Other,
 }
 
 /// A dense row-major A: row `i` is `data[i·lda ..][..k]`.
@@ -181,9 +188,14 @@ impl PackA for MatrixA<'_> {
         self.k
     }
 
+    #[inline(always)]
     fn pack_panel(&self, row0: usize, rows: usize, k0: usize, kc: usize, dst: &mut [f32]) {
         let row = |i: usize| &self.data[(row0 + i) * self.lda + k0..][..kc];
         interleave_rows(rows, row, dst);
+    }
+
+    fn as_own(&self) -> OwnPackA<'_> {
+        OwnPackA::Matrix(self)
     }
 }
 

@@ -119,14 +119,18 @@ unsafe fn run_item_simd128(kernel: Simd128x6x16, args: ItemArgs) {
 /// SIMD128 must be available; `a` must be readable for `MR` floats and `b` for `HALF`.
 #[inline(always)]
 unsafe fn step(acc: &mut [[v128; HALF_VECTORS]; MR], a: *const f32, b: *const f32) {
-    let bk = [
-        v128_load(b as *const v128),
-        v128_load(b.add(LANES) as *const v128),
-    ];
-    for (i, row) in acc.iter_mut().enumerate() {
-        let ai = v128_load32_splat(a.add(i) as *const u32);
-        for (x, &bj) in row.iter_mut().zip(&bk) {
-            *x = f32x4_add(*x, f32x4_mul(ai, bj));
+    // SAFETY: the caller upholds this function's `# Safety` contract (SIMD128, and the ranges
+    // of `a` and `b` every load below stays within).
+    unsafe {
+        let bk = [
+            v128_load(b.cast::<v128>()),
+            v128_load(b.add(LANES).cast::<v128>()),
+        ];
+        for (i, row) in acc.iter_mut().enumerate() {
+            let ai = v128_load32_splat(a.add(i).cast::<u32>());
+            for (x, &bj) in row.iter_mut().zip(&bk) {
+                *x = f32x4_add(*x, f32x4_mul(ai, bj));
+            }
         }
     }
 }
@@ -148,28 +152,32 @@ unsafe fn half_tile_6x8(
     accumulate: bool,
     epi: Option<(&EpilogueCols, usize)>,
 ) {
-    let mut acc = [[f32x4_splat(0.0); HALF_VECTORS]; MR];
-    // Unrolled by 2 to amortise the loop counter and pointer updates.
-    for _ in 0..kc / 2 {
-        step(&mut acc, a, b);
-        step(&mut acc, a.add(MR), b.add(NR));
-        a = a.add(2 * MR);
-        b = b.add(2 * NR);
-    }
-    if kc % 2 == 1 {
-        step(&mut acc, a, b);
-    }
-    for (i, row) in acc.iter().enumerate() {
-        for (h, &v) in row.iter().enumerate() {
-            let p = c.add(i * ldc + h * LANES) as *mut v128;
-            let mut y = v;
-            if accumulate {
-                y = f32x4_add(y, v128_load(p));
+    // SAFETY: the caller upholds this function's `# Safety` contract (SIMD128, and the pointer
+    // ranges every `step`, load and store below stays within).
+    unsafe {
+        let mut acc = [[f32x4_splat(0.0); HALF_VECTORS]; MR];
+        // Unrolled by 2 to amortise the loop counter and pointer updates.
+        for _ in 0..kc / 2 {
+            step(&mut acc, a, b);
+            step(&mut acc, a.add(MR), b.add(NR));
+            a = a.add(2 * MR);
+            b = b.add(2 * NR);
+        }
+        if kc % 2 == 1 {
+            step(&mut acc, a, b);
+        }
+        for (i, row) in acc.iter().enumerate() {
+            for (h, &v) in row.iter().enumerate() {
+                let p = c.add(i * ldc + h * LANES).cast::<v128>();
+                let mut y = v;
+                if accumulate {
+                    y = f32x4_add(y, v128_load(p));
+                }
+                if let Some((e, j0)) = epi {
+                    y = epilogue_4(e, j0 + h * LANES, y);
+                }
+                v128_store(p, y);
             }
-            if let Some((e, j0)) = epi {
-                y = epilogue_4(e, j0 + h * LANES, y);
-            }
-            v128_store(p, y);
         }
     }
 }
@@ -182,7 +190,12 @@ unsafe fn half_tile_6x8(
 /// slicing below checks it.
 #[inline(always)]
 unsafe fn epilogue_4(e: &EpilogueCols, j0: usize, mut y: v128) -> v128 {
-    let load = |s: &[f32]| v128_load(s[j0..j0 + LANES].as_ptr() as *const v128);
+    let load = |s: &[f32]| {
+        let s = &s[j0..j0 + LANES];
+        // SAFETY: `s` holds 4 floats (bounds-checked above); `v128.load` has no alignment
+        // requirement; SIMD128 is available (the caller's contract).
+        unsafe { v128_load(s.as_ptr().cast::<v128>()) }
+    };
     if let Some(s) = e.scale {
         y = f32x4_mul(y, load(s));
     }

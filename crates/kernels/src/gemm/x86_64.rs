@@ -119,53 +119,57 @@ unsafe fn tile_6x16(
     epi: Option<&EpilogueCols>,
     mut next: *const f32,
 ) {
-    // Start pulling the C tile towards L1 now; it is only touched after the k loop.
-    for i in 0..MR {
-        _mm_prefetch::<_MM_HINT_T0>(c.add(i * ldc) as *const i8);
-        _mm_prefetch::<_MM_HINT_T0>(c.add(i * ldc + NR - 1) as *const i8);
-    }
-    let mut acc = [[_mm256_setzero_ps(); 2]; MR];
-    // One rank-1 update: 2 loads of B, 6 broadcasts of A, 12 FMAs.
-    let step = |acc: &mut [[__m256; 2]; MR], a: *const f32, b: *const f32| {
-        let b0 = _mm256_loadu_ps(b);
-        let b1 = _mm256_loadu_ps(b.add(8));
-        for (i, row) in acc.iter_mut().enumerate() {
-            let ai = _mm256_broadcast_ss(&*a.add(i));
-            row[0] = _mm256_fmadd_ps(ai, b0, row[0]);
-            row[1] = _mm256_fmadd_ps(ai, b1, row[1]);
+    // SAFETY: the caller upholds this function's `# Safety` contract (the features, and the
+    // pointer ranges every load, store and prefetch below stays within).
+    unsafe {
+        // Start pulling the C tile towards L1 now; it is only touched after the k loop.
+        for i in 0..MR {
+            _mm_prefetch::<_MM_HINT_T0>(c.add(i * ldc) as *const i8);
+            _mm_prefetch::<_MM_HINT_T0>(c.add(i * ldc + NR - 1) as *const i8);
         }
-    };
-    // Unrolled by 4 to amortise the loop counter and pointer updates.
-    for _ in 0..kc / 4 {
-        if !next.is_null() {
-            // Four k steps read four 64-byte rows of B: ask for the same four of the next sliver.
+        let mut acc = [[_mm256_setzero_ps(); 2]; MR];
+        // One rank-1 update: 2 loads of B, 6 broadcasts of A, 12 FMAs.
+        let step = |acc: &mut [[__m256; 2]; MR], a: *const f32, b: *const f32| {
+            let b0 = _mm256_loadu_ps(b);
+            let b1 = _mm256_loadu_ps(b.add(8));
+            for (i, row) in acc.iter_mut().enumerate() {
+                let ai = _mm256_broadcast_ss(&*a.add(i));
+                row[0] = _mm256_fmadd_ps(ai, b0, row[0]);
+                row[1] = _mm256_fmadd_ps(ai, b1, row[1]);
+            }
+        };
+        // Unrolled by 4 to amortise the loop counter and pointer updates.
+        for _ in 0..kc / 4 {
+            if !next.is_null() {
+                // Four k steps read four 64-byte rows of B: ask for the same four of the next sliver.
+                for u in 0..4 {
+                    _mm_prefetch::<_MM_HINT_T1>(next.add(u * NR) as *const i8);
+                }
+                next = next.add(4 * NR);
+            }
             for u in 0..4 {
-                _mm_prefetch::<_MM_HINT_T1>(next.add(u * NR) as *const i8);
+                step(&mut acc, a.add(u * MR), b.add(u * NR));
             }
-            next = next.add(4 * NR);
+            a = a.add(4 * MR);
+            b = b.add(4 * NR);
         }
-        for u in 0..4 {
-            step(&mut acc, a.add(u * MR), b.add(u * NR));
+        for _ in 0..kc % 4 {
+            step(&mut acc, a, b);
+            a = a.add(MR);
+            b = b.add(NR);
         }
-        a = a.add(4 * MR);
-        b = b.add(4 * NR);
-    }
-    for _ in 0..kc % 4 {
-        step(&mut acc, a, b);
-        a = a.add(MR);
-        b = b.add(NR);
-    }
-    for (i, row) in acc.iter().enumerate() {
-        for (h, &v) in row.iter().enumerate() {
-            let p = c.add(i * ldc + h * 8);
-            let mut y = v;
-            if accumulate {
-                y = _mm256_add_ps(y, _mm256_loadu_ps(p));
+        for (i, row) in acc.iter().enumerate() {
+            for (h, &v) in row.iter().enumerate() {
+                let p = c.add(i * ldc + h * 8);
+                let mut y = v;
+                if accumulate {
+                    y = _mm256_add_ps(y, _mm256_loadu_ps(p));
+                }
+                if let Some(e) = epi {
+                    y = epilogue_8(e, h * 8, y);
+                }
+                _mm256_storeu_ps(p, y);
             }
-            if let Some(e) = epi {
-                y = epilogue_8(e, h * 8, y);
-            }
-            _mm256_storeu_ps(p, y);
         }
     }
 }
@@ -177,24 +181,30 @@ unsafe fn tile_6x16(
 /// AVX2 must be available; `e`'s slices hold `NR` columns, so `j0 + 8 <= NR` keeps loads in bounds.
 #[inline(always)]
 unsafe fn epilogue_8(e: &EpilogueCols, j0: usize, mut y: __m256) -> __m256 {
-    let load = |s: &[f32]| _mm256_loadu_ps(s[j0..j0 + 8].as_ptr());
-    if let Some(s) = e.scale {
-        y = _mm256_mul_ps(y, load(s));
+    // SAFETY: the caller upholds the `# Safety` contract: AVX2 is available; the loads are
+    // of slices bounds-checked to 8 floats.
+    unsafe {
+        let load = |s: &[f32]| _mm256_loadu_ps(s[j0..j0 + 8].as_ptr());
+        if let Some(s) = e.scale {
+            y = _mm256_mul_ps(y, load(s));
+        }
+        if let Some(bias) = e.bias {
+            y = _mm256_add_ps(y, load(bias));
+        }
+        match e.activation {
+            Activation::None => {}
+            Activation::Relu => y = _mm256_max_ps(y, _mm256_setzero_ps()),
+            // `maxps`/`minps` return their second operand when one is NaN: this order keeps NaN, as
+            // `f32::clamp` in `Activation::apply` does (ReLU above turns NaN into 0, as `f32::max`).
+            Activation::Relu6 => {
+                y = _mm256_min_ps(_mm256_set1_ps(6.0), _mm256_max_ps(_mm256_setzero_ps(), y))
+            }
+        }
+        if let Some((ps, pt)) = e.post {
+            y = _mm256_add_ps(_mm256_mul_ps(y, load(ps)), load(pt));
+        }
+        y
     }
-    if let Some(bias) = e.bias {
-        y = _mm256_add_ps(y, load(bias));
-    }
-    match e.activation {
-        Activation::None => {}
-        Activation::Relu => y = _mm256_max_ps(y, _mm256_setzero_ps()),
-        // `maxps`/`minps` return their second operand when one is NaN: this order keeps NaN, as
-        // `f32::clamp` in `Activation::apply` does (ReLU above turns NaN into 0, as `f32::max`).
-        Activation::Relu6 => y = _mm256_min_ps(_mm256_set1_ps(6.0), _mm256_max_ps(_mm256_setzero_ps(), y)),
-    }
-    if let Some((ps, pt)) = e.post {
-        y = _mm256_add_ps(_mm256_mul_ps(y, load(ps)), load(pt));
-    }
-    y
 }
 
 /// Proof that the CPU has AVX-512F, and the 6x16 micro-kernel that uses it: one zmm per row
@@ -280,45 +290,49 @@ unsafe fn tile_6x16_avx512(
     epi: Option<&EpilogueCols>,
     mut next: *const f32,
 ) {
-    for i in 0..MR {
-        _mm_prefetch::<_MM_HINT_T0>(c.add(i * ldc) as *const i8);
-    }
-    let mut acc = [_mm512_setzero_ps(); MR];
-    // One rank-1 update: 1 load of B, 6 broadcasts of A, 6 FMAs.
-    let step = |acc: &mut [__m512; MR], a: *const f32, b: *const f32| {
-        let bk = _mm512_loadu_ps(b);
-        for (i, row) in acc.iter_mut().enumerate() {
-            *row = _mm512_fmadd_ps(_mm512_set1_ps(*a.add(i)), bk, *row);
+    // SAFETY: the caller upholds this function's `# Safety` contract (the features, and the
+    // pointer ranges every load, store and prefetch below stays within).
+    unsafe {
+        for i in 0..MR {
+            _mm_prefetch::<_MM_HINT_T0>(c.add(i * ldc) as *const i8);
         }
-    };
-    for _ in 0..kc / 4 {
-        if !next.is_null() {
-            for u in 0..4 {
-                _mm_prefetch::<_MM_HINT_T1>(next.add(u * NR) as *const i8);
+        let mut acc = [_mm512_setzero_ps(); MR];
+        // One rank-1 update: 1 load of B, 6 broadcasts of A, 6 FMAs.
+        let step = |acc: &mut [__m512; MR], a: *const f32, b: *const f32| {
+            let bk = _mm512_loadu_ps(b);
+            for (i, row) in acc.iter_mut().enumerate() {
+                *row = _mm512_fmadd_ps(_mm512_set1_ps(*a.add(i)), bk, *row);
             }
-            next = next.add(4 * NR);
+        };
+        for _ in 0..kc / 4 {
+            if !next.is_null() {
+                for u in 0..4 {
+                    _mm_prefetch::<_MM_HINT_T1>(next.add(u * NR) as *const i8);
+                }
+                next = next.add(4 * NR);
+            }
+            for u in 0..4 {
+                step(&mut acc, a.add(u * MR), b.add(u * NR));
+            }
+            a = a.add(4 * MR);
+            b = b.add(4 * NR);
         }
-        for u in 0..4 {
-            step(&mut acc, a.add(u * MR), b.add(u * NR));
+        for _ in 0..kc % 4 {
+            step(&mut acc, a, b);
+            a = a.add(MR);
+            b = b.add(NR);
         }
-        a = a.add(4 * MR);
-        b = b.add(4 * NR);
-    }
-    for _ in 0..kc % 4 {
-        step(&mut acc, a, b);
-        a = a.add(MR);
-        b = b.add(NR);
-    }
-    for (i, &v) in acc.iter().enumerate() {
-        let p = c.add(i * ldc);
-        let mut y = v;
-        if accumulate {
-            y = _mm512_add_ps(y, _mm512_loadu_ps(p));
+        for (i, &v) in acc.iter().enumerate() {
+            let p = c.add(i * ldc);
+            let mut y = v;
+            if accumulate {
+                y = _mm512_add_ps(y, _mm512_loadu_ps(p));
+            }
+            if let Some(e) = epi {
+                y = epilogue_16(e, y);
+            }
+            _mm512_storeu_ps(p, y);
         }
-        if let Some(e) = epi {
-            y = epilogue_16(e, y);
-        }
-        _mm512_storeu_ps(p, y);
     }
 }
 
@@ -328,22 +342,28 @@ unsafe fn tile_6x16_avx512(
 /// AVX-512F must be available; `e`'s slices hold `NR` = 16 columns.
 #[inline(always)]
 unsafe fn epilogue_16(e: &EpilogueCols, mut y: __m512) -> __m512 {
-    let load = |s: &[f32]| _mm512_loadu_ps(s[..16].as_ptr());
-    if let Some(s) = e.scale {
-        y = _mm512_mul_ps(y, load(s));
+    // SAFETY: the caller upholds the `# Safety` contract: AVX-512F is available; the loads
+    // are of slices bounds-checked to 16 floats.
+    unsafe {
+        let load = |s: &[f32]| _mm512_loadu_ps(s[..16].as_ptr());
+        if let Some(s) = e.scale {
+            y = _mm512_mul_ps(y, load(s));
+        }
+        if let Some(bias) = e.bias {
+            y = _mm512_add_ps(y, load(bias));
+        }
+        match e.activation {
+            Activation::None => {}
+            Activation::Relu => y = _mm512_max_ps(y, _mm512_setzero_ps()),
+            // As in `epilogue_8`: this operand order keeps NaN through ReLU6 and turns it into 0
+            // through ReLU, as the scalar `clamp` and `max` do.
+            Activation::Relu6 => {
+                y = _mm512_min_ps(_mm512_set1_ps(6.0), _mm512_max_ps(_mm512_setzero_ps(), y))
+            }
+        }
+        if let Some((ps, pt)) = e.post {
+            y = _mm512_add_ps(_mm512_mul_ps(y, load(ps)), load(pt));
+        }
+        y
     }
-    if let Some(bias) = e.bias {
-        y = _mm512_add_ps(y, load(bias));
-    }
-    match e.activation {
-        Activation::None => {}
-        Activation::Relu => y = _mm512_max_ps(y, _mm512_setzero_ps()),
-        // As in `epilogue_8`: this operand order keeps NaN through ReLU6 and turns it into 0
-        // through ReLU, as the scalar `clamp` and `max` do.
-        Activation::Relu6 => y = _mm512_min_ps(_mm512_set1_ps(6.0), _mm512_max_ps(_mm512_setzero_ps(), y)),
-    }
-    if let Some((ps, pt)) = e.post {
-        y = _mm512_add_ps(_mm512_mul_ps(y, load(ps)), load(pt));
-    }
-    y
 }

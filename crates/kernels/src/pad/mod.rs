@@ -12,15 +12,16 @@
 //!
 //! There is no `x86_64.rs`: the portable row copy compiles to `memcpy`/`memset`, which already
 //! move data at memory bandwidth with the widest stores the CPU has. Hand-written AVX2 would be
-//! the same loads and stores with more code, so [`Tier::Avx2`] runs the portable kernel on
-//! purpose (after checking the CPU has the tier, so forcing it still fails loudly elsewhere).
+//! the same loads and stores with more code, so the kernel table gives the SIMD tiers the
+//! portable kernel on purpose.
 
+use crate::dispatch::KernelTable;
 use crate::error::{check_len, KernelError, Result};
 use crate::tier::Tier;
 use ndarray::{Array4, ArrayView4};
 use rayon::prelude::*;
 
-mod portable;
+pub(crate) mod portable;
 pub mod reference;
 
 const OP: &str = "zero_pad";
@@ -96,10 +97,7 @@ impl PadShape {
 
 /// The name of the kernel a tier runs.
 pub fn kernel_name(tier: Tier) -> Result<&'static str> {
-    Ok(match tier.ensure_available()? {
-        Tier::Reference => "zero_pad_nhwc",
-        _ => "f32_zero_pad_rowcopy_portable",
-    })
+    Ok(KernelTable::for_tier(tier)?.pad_row.name)
 }
 
 /// Pads `input` `(batch, h, w, c)` with zeros into `output`
@@ -110,7 +108,7 @@ pub fn zero_pad_nhwc_with_tier(
     input: &[f32],
     output: &mut [f32],
 ) -> Result<()> {
-    tier.ensure_available()?;
+    let kernel = KernelTable::for_tier(tier)?.pad_row.run;
     let s = *shape;
     let c = s.c;
     let (in_len, out_len) = s.validate()?;
@@ -119,18 +117,12 @@ pub fn zero_pad_nhwc_with_tier(
     if out_len == 0 {
         return Ok(());
     }
-    match tier {
-        Tier::Reference => reference::zero_pad_nhwc(&s, input, output),
-        // Avx2: deliberately the portable memcpy/memset rows, see the module docs.
-        _ => {
-            let row = s.out_w() * c;
-            output
-                .par_chunks_mut(row)
-                .with_min_len((PAR_CHUNK / row).max(1))
-                .enumerate()
-                .for_each(|(r, dst)| portable::f32_zero_pad_rowcopy_portable(&s, input, r, dst));
-        }
-    }
+    let row = s.out_w() * c;
+    output
+        .par_chunks_mut(row)
+        .with_min_len((PAR_CHUNK / row).max(1))
+        .enumerate()
+        .for_each(|(r, dst)| kernel(&s, input, r, dst));
     Ok(())
 }
 

@@ -67,7 +67,7 @@ pub fn f32_softmax_row_polyexp_portable(x: &mut [f32], c: usize) {
 }
 
 /// `out[i] = exp_poly(x[i])`.
-pub fn exp_poly_slice(x: &[f32], out: &mut [f32]) {
+pub fn f32_exp_poly_portable(x: &[f32], out: &mut [f32]) {
     out.iter_mut().zip(x).for_each(|(o, &v)| *o = exp_poly(v));
 }
 

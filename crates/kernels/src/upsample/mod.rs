@@ -117,12 +117,10 @@ impl UpsampleShape {
 /// The name of the kernel a tier runs for these factors.
 pub fn kernel_name(tier: Tier, fy: usize, fx: usize) -> Result<&'static str> {
     let table = KernelTable::for_tier(tier)?;
-    Ok(if tier == Tier::Reference {
-        "upsample_nearest_nhwc"
-    } else if (fy, fx) == (2, 2) {
+    Ok(if (fy, fx) == (2, 2) {
         table.upsample_2x2.name
     } else {
-        "f32_upsample_rowcopy_portable"
+        table.upsample.name
     })
 }
 
@@ -150,10 +148,6 @@ pub fn upsample_nearest_nhwc_with_tier(
     if in_len == 0 {
         return Ok(()); // nothing to copy (an empty batch/image, or c == 0)
     }
-    if tier == Tier::Reference {
-        reference::upsample_nearest_nhwc(&s, input, output);
-        return Ok(());
-    }
     // One block = the fy output rows made from one input row.
     let block = s.fy * s.out_w() * s.out_pixel_stride;
     let min_blocks = (PAR_CHUNK / block).max(1);
@@ -164,7 +158,7 @@ pub fn upsample_nearest_nhwc_with_tier(
     let kernel = if (fy, fx) == (2, 2) {
         table.upsample_2x2.run
     } else {
-        portable::f32_upsample_rowcopy_portable
+        table.upsample.run
     };
     blocks.for_each(|(dst, src)| kernel(&s, src, dst));
     Ok(())

@@ -6,8 +6,16 @@
 //! answer differs from the direct convolution only by f64 rounding (the tests check < 1e-9),
 //! so it shows that the matrices are right; the f32 tiers are then checked against the direct
 //! reference convolution, which measures the error Winograd itself adds in f32.
+//!
+//! The reference tier's per-tile transforms (`input_tile_reference`,
+//! `output_tile_reference`) are the same matrix products on one tile, in f64, rounded to f32
+//! where the schedule stores V and reads M: the reference tier runs the fast tiers' schedule
+//! and GEMMs with textbook arithmetic inside each piece.
 
+use super::transform::{TileOutput, TileWindow};
+use super::TransformKernels;
 use super::{validate, ALPHA, TILE};
+use crate::dispatch::kernel;
 use crate::epilogue::Epilogue;
 use crate::error::{check_len, Result};
 use crate::params::Conv2dParams;
@@ -126,4 +134,57 @@ pub fn winograd_conv3x3_nhwc(
         }
     }
     Ok(())
+}
+
+/// The reference tier's input transform of one tile: `V = Bᵀ d B` in f64 for each channel
+/// `ch < c`, frequency `ξ = 6·r + s` stored at `v[ξ·v_stride + v_c0 + ch]` (the signature of
+/// every tier's input transform).
+pub(crate) fn input_tile_reference(
+    input: &[f32],
+    window: &TileWindow,
+    c: usize,
+    v: &mut [f32],
+    v_stride: usize,
+    v_c0: usize,
+) {
+    let bt_t = transpose(&BT);
+    for ch in 0..c {
+        let d = std::array::from_fn(|r| {
+            std::array::from_fn(|s| window[r * ALPHA + s].map_or(0.0, |off| input[off + ch] as f64))
+        });
+        let vt = matmul(&matmul(&BT, &d), &bt_t);
+        for (xi, x) in vt.as_flattened().iter().enumerate() {
+            v[xi * v_stride + v_c0 + ch] = *x as f32;
+        }
+    }
+}
+
+/// The reference tier's output transform of one tile: `Y = Aᵀ M A` in f64 for each channel,
+/// where `m[ξ·xi_stride + ch]` is frequency `ξ` of channel `ch`, then the epilogue; the pixels
+/// go where `out` says (the signature of every tier's output transform).
+pub(crate) fn output_tile_reference(
+    m: &[f32],
+    xi_stride: usize,
+    c: usize,
+    out: &mut TileOutput,
+    epilogue: &Epilogue,
+) {
+    let at_t = transpose(&AT);
+    for ch in 0..c {
+        let mt = std::array::from_fn(|r| std::array::from_fn(|s| m[(r * ALPHA + s) * xi_stride + ch] as f64));
+        let y = matmul(&matmul(&AT, &mt), &at_t);
+        for (i, row) in out.rows.iter_mut().enumerate() {
+            for (j, &val) in y[i].iter().enumerate().take(out.cols) {
+                row[(out.col0 + j) * out.stride + ch] = epilogue.apply(ch, val as f32);
+            }
+        }
+    }
+}
+
+/// The reference tier's transforms: textbook matrix products per tile, in f64.
+pub(crate) fn reference_transforms() -> TransformKernels {
+    TransformKernels {
+        input: kernel!(input_tile_reference),
+        output: kernel!(output_tile_reference),
+    }
 }

@@ -3,10 +3,11 @@
 //! Every transform is linear and acts on each channel separately, and NHWC keeps the channels
 //! of a pixel contiguous, so the natural vector runs *across channels*: one [`Lanes`] value
 //! holds the same tile position of `Lanes::N` consecutive channels, and a whole 6x6 tile of a
-//! channel run is 36 such vectors. The schedule below is generic over [`Lanes`]; the portable
-//! tier instantiates it with `[f32; 8]` (which the compiler vectorises), the AVX2 tier with
-//! `__m256` inside a `#[target_feature]` wrapper (`x86_64.rs`). Channel counts that are not a
-//! multiple of the width run their last few channels through a zero-padded stack buffer.
+//! channel run is 36 such vectors. The schedule below is generic over the crate's vector trait
+//! ([`Lanes`]); the portable tier instantiates it with `[f32; 8]` (which the compiler
+//! vectorises), the AVX2 and AVX-512 tiers with `__m256` and `__m512` inside `#[target_feature]`
+//! wrappers (`x86_64.rs`), the NEON tier with `float32x4_t` (`aarch64.rs`). Channel counts that
+//! are not a multiple of the width run their last few channels as a masked (partial) vector.
 //!
 //! Each 2-D transform is two 1-D passes, columns first, then rows, through a stack tile that
 //! stays in L1:
@@ -18,55 +19,7 @@
 
 use super::{ALPHA, TILE};
 use crate::epilogue::{Activation, Epilogue};
-
-/// The widest vector any tier uses (AVX-512 would hold 16 floats); sizes the tail buffers.
-const MAX_LANES: usize = 16;
-
-/// A vector of `N` f32 lanes and the few operations the transforms need.
-///
-/// Implementations are tiny `#[inline(always)]` wrappers, so that the generic schedule compiles
-/// to straight-line SIMD code inside each tier's `#[target_feature]` function.
-pub(crate) trait Lanes: Copy {
-    /// Lanes per vector (at most 16).
-    const N: usize;
-    /// All lanes zero.
-    fn zero() -> Self;
-    /// Loads `src[0..N]` (`src.len() >= N`).
-    fn load(src: &[f32]) -> Self;
-    /// Stores into `dst[0..N]` (`dst.len() >= N`).
-    fn store(self, dst: &mut [f32]);
-    /// `self + o`, lane by lane.
-    fn add(self, o: Self) -> Self;
-    /// `self - o`, lane by lane.
-    fn sub(self, o: Self) -> Self;
-    /// `self · s + o`, lane by lane (separate multiply and add, or fused: either is accurate
-    /// enough here, since the transforms' constants are small).
-    fn mul_add(self, s: f32, o: Self) -> Self;
-    /// `self · o`, lane by lane.
-    fn mul(self, o: Self) -> Self;
-    /// `max(self, o)`, lane by lane.
-    fn max(self, o: Self) -> Self;
-    /// `min(self, o)`, lane by lane.
-    fn min(self, o: Self) -> Self;
-    /// Every lane `x`.
-    fn splat(x: f32) -> Self;
-
-    /// Loads `src[0..n]` (`n < N`) with the other lanes zero.
-    #[inline(always)]
-    fn load_partial(src: &[f32], n: usize) -> Self {
-        let mut buf = [0.0f32; MAX_LANES];
-        buf[..n].copy_from_slice(&src[..n]);
-        Self::load(&buf)
-    }
-
-    /// Stores lanes `0..n` (`n < N`) into `dst[0..n]`.
-    #[inline(always)]
-    fn store_partial(self, dst: &mut [f32], n: usize) {
-        let mut buf = [0.0f32; MAX_LANES];
-        self.store(&mut buf);
-        dst[..n].copy_from_slice(&buf[..n]);
-    }
-}
+use crate::lanes::Lanes;
 
 /// `Bᵀ·d` for one column (or row) of six values: the input transform's 1-D pass.
 ///
@@ -83,17 +36,17 @@ fn bt6<V: Lanes>(d: [V; ALPHA]) -> [V; ALPHA] {
     let [d0, d1, d2, d3, d4, d5] = d;
     // Shared sub-expressions: rows 1/2 and 3/4 differ only in the sign of one term.
     let d4_m_d2 = d4.sub(d2);
-    let a = d1.add(d2).mul_add(-4.0, d3.add(d4)); // -4(d1+d2) + d3 + d4
-    let b = d1.sub(d2).mul_add(4.0, d4.sub(d3)); // 4(d1-d2) - d3 + d4
-    let c = d3.sub(d1).mul_add(2.0, d4_m_d2); // 2(d3-d1) + d4 - d2
-    let e = d1.sub(d3).mul_add(2.0, d4_m_d2); // 2(d1-d3) + d4 - d2
+    let a = d1.add(d2).mul_add(V::splat(-4.0), d3.add(d4)); // -4(d1+d2) + d3 + d4
+    let b = d1.sub(d2).mul_add(V::splat(4.0), d4.sub(d3)); // 4(d1-d2) - d3 + d4
+    let c = d3.sub(d1).mul_add(V::splat(2.0), d4_m_d2); // 2(d3-d1) + d4 - d2
+    let e = d1.sub(d3).mul_add(V::splat(2.0), d4_m_d2); // 2(d1-d3) + d4 - d2
     [
-        d0.mul_add(4.0, d2.mul_add(-5.0, d4)), // 4d0 - 5d2 + d4
+        d0.mul_add(V::splat(4.0), d2.mul_add(V::splat(-5.0), d4)), // 4d0 - 5d2 + d4
         a,
         b,
         c,
         e,
-        d1.mul_add(4.0, d3.mul_add(-5.0, d5)), // 4d1 - 5d3 + d5
+        d1.mul_add(V::splat(4.0), d3.mul_add(V::splat(-5.0), d5)), // 4d1 - 5d3 + d5
     ]
 }
 
@@ -112,9 +65,9 @@ fn at6<V: Lanes>(m: [V; ALPHA]) -> [V; TILE] {
     let (p34, d34) = (m3.add(m4), m3.sub(m4));
     [
         m0.add(p12).add(p34),
-        d34.mul_add(2.0, d12),
-        p34.mul_add(4.0, p12),
-        d34.mul_add(8.0, d12).add(m5),
+        d34.mul_add(V::splat(2.0), d12),
+        p34.mul_add(V::splat(4.0), p12),
+        d34.mul_add(V::splat(8.0), d12).add(m5),
     ]
 }
 
@@ -131,13 +84,7 @@ impl<V: Lanes> EpilogueLanes<V> {
     /// The epilogue of channels `c0 .. c0 + n`.
     #[inline(always)]
     fn new(e: &Epilogue, c0: usize, n: usize) -> Self {
-        let load = |s: &[f32]| {
-            if n == V::N {
-                V::load(&s[c0..])
-            } else {
-                V::load_partial(&s[c0..], n)
-            }
-        };
+        let load = |s: &[f32]| V::load_first(&s[c0..], n);
         EpilogueLanes {
             scale: e.scale.map(load),
             bias: e.bias.map(load),
@@ -212,12 +159,7 @@ fn input_channels<V: Lanes>(
         let mut d = [V::zero(); ALPHA];
         for (r, dr) in d.iter_mut().enumerate() {
             if let Some(off) = window[r * ALPHA + s] {
-                let src = &input[off + c0..];
-                *dr = if n == V::N {
-                    V::load(src)
-                } else {
-                    V::load_partial(src, n)
-                };
+                *dr = V::load_first(&input[off + c0..], n);
             }
         }
         *col = bt6(d);
@@ -229,12 +171,7 @@ fn input_channels<V: Lanes>(
             *v = cols[s][r];
         }
         for (s, v) in bt6(row).into_iter().enumerate() {
-            let out = &mut dst[(r * ALPHA + s) * dst_stride + dst_c0 + c0..];
-            if n == V::N {
-                v.store(out);
-            } else {
-                v.store_partial(out, n);
-            }
+            v.store_first(&mut dst[(r * ALPHA + s) * dst_stride + dst_c0 + c0..], n);
         }
     }
 }
@@ -296,12 +233,7 @@ fn output_channels<V: Lanes>(
     for (s, ts) in t.iter_mut().enumerate() {
         let mut col = [V::zero(); ALPHA];
         for (r, v) in col.iter_mut().enumerate() {
-            let src = &m[(r * ALPHA + s) * xi_stride + c0..];
-            *v = if n == V::N {
-                V::load(src)
-            } else {
-                V::load_partial(src, n)
-            };
+            *v = V::load_first(&m[(r * ALPHA + s) * xi_stride + c0..], n);
         }
         *ts = at6(col);
     }
@@ -312,90 +244,9 @@ fn output_channels<V: Lanes>(
             *v = t[s][i];
         }
         for (j, v) in at6(ti).into_iter().enumerate().take(cols) {
-            let v = epilogue.apply(v);
-            let out = &mut row[(col0 + j) * stride + c0..];
-            if n == V::N {
-                v.store(out);
-            } else {
-                v.store_partial(out, n);
-            }
+            epilogue
+                .apply(v)
+                .store_first(&mut row[(col0 + j) * stride + c0..], n);
         }
-    }
-}
-
-/// The portable tier's vector: eight lanes in an array, which the compiler vectorises.
-pub(crate) type Portable = [f32; 8];
-
-impl Lanes for Portable {
-    const N: usize = 8;
-
-    #[inline(always)]
-    fn zero() -> Self {
-        [0.0; 8]
-    }
-
-    #[inline(always)]
-    fn load(src: &[f32]) -> Self {
-        let mut v = [0.0; 8];
-        v.copy_from_slice(&src[..8]);
-        v
-    }
-
-    #[inline(always)]
-    fn store(self, dst: &mut [f32]) {
-        dst[..8].copy_from_slice(&self);
-    }
-
-    #[inline(always)]
-    fn add(mut self, o: Self) -> Self {
-        for (a, b) in self.iter_mut().zip(o) {
-            *a += b;
-        }
-        self
-    }
-
-    #[inline(always)]
-    fn sub(mut self, o: Self) -> Self {
-        for (a, b) in self.iter_mut().zip(o) {
-            *a -= b;
-        }
-        self
-    }
-
-    #[inline(always)]
-    fn mul_add(mut self, s: f32, o: Self) -> Self {
-        for (a, b) in self.iter_mut().zip(o) {
-            *a = *a * s + b;
-        }
-        self
-    }
-
-    #[inline(always)]
-    fn mul(mut self, o: Self) -> Self {
-        for (a, b) in self.iter_mut().zip(o) {
-            *a *= b;
-        }
-        self
-    }
-
-    #[inline(always)]
-    fn max(mut self, o: Self) -> Self {
-        for (a, b) in self.iter_mut().zip(o) {
-            *a = a.max(b);
-        }
-        self
-    }
-
-    #[inline(always)]
-    fn min(mut self, o: Self) -> Self {
-        for (a, b) in self.iter_mut().zip(o) {
-            *a = a.min(b);
-        }
-        self
-    }
-
-    #[inline(always)]
-    fn splat(x: f32) -> Self {
-        [x; 8]
     }
 }

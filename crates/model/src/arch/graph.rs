@@ -126,6 +126,7 @@ pub struct ConvOp {
 }
 
 impl ConvOp {
+    #[cfg(test)]
     /// Every weight tensor the step reads, as `<layer>/<weight>`.
     pub fn tensors(&self) -> Vec<String> {
         let mut t = vec![format!("{}/kernel", self.layer)];
@@ -414,6 +415,7 @@ impl Graph {
         self.steps.last().map(|s| s.output)
     }
 
+    #[cfg(test)]
     /// Every weight tensor the steps read, in step order.
     pub fn tensors(&self) -> Vec<String> {
         self.steps
