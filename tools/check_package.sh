@@ -8,7 +8,8 @@
 #   tools/check_package.sh        # needs the crates.io index (for the dependencies)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo package --workspace --exclude mobilenet-unet-verify --exclude mobilenet-unet-benches --allow-dirty
+cargo package --workspace --exclude mobilenet-unet-verify --exclude mobilenet-unet-benches \
+  --exclude mobilenet-unet-python --exclude mobilenet-unet-wasm --allow-dirty
 version=$(cargo metadata --no-deps --format-version 1 |
   python3 -c 'import json, sys; print([p["version"] for p in json.load(sys.stdin)["packages"] if p["name"] == "mobilenet-unet"][0])')
 pkg=$PWD/target/package

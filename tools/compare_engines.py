@@ -173,12 +173,15 @@ def folded(weights, conv, bn):
     return k.astype(np.float32), ((b - mean) * scale + beta).astype(np.float32)
 
 
-def network_steps():
+def network_steps(l1_skip=L1_SKIP, decoder_activation=DECODER_ACTIVATION):
     """The network as a list of steps, shared by the ONNX and TFLite exporters.
 
     Each step is a dict with ``op`` in ``conv`` (``kind`` full/dw/pw, ``stride``, ``pad`` 1 or 0,
-    ``relu6``, ``bn``), ``tap`` (remember the current tensor as a skip level), ``up`` (2x nearest),
-    ``concat`` (``[current, level]`` on channels) and ``head`` (reshape to [1, HW, K] + softmax).
+    ``relu6``, ``bn``, and ``relu_then_bn`` for the ``relu`` decoder, whose BatchNormalization
+    follows the activation and so cannot fold into the convolution), ``tap`` (remember the
+    current tensor as a skip level), ``up`` (2x nearest), ``concat`` (``[current, level]`` on
+    channels) and ``head`` (reshape to [1, HW, K] + softmax). The defaults are the seed's
+    network; the ONNX exporter also takes the default model's (``tools/wasm/make_compare_models.py``).
     """
     steps = [dict(op="conv", name="conv1", kind="full", stride=2, pad=1, relu6=True, bn="conv1_bn")]
     for i in range(1, N_BLOCKS + 1):
@@ -189,11 +192,12 @@ def network_steps():
                           bn="conv_pw_%d_bn" % i))
         if i in TAP_BLOCKS:
             steps.append(dict(op="tap", level=TAP_BLOCKS[i]))
-    assert DECODER_ACTIVATION == "none", "only the seed's decoder (Conv2D then BN, no activation)"
-    skips = {1: "f3", 2: "f2", 3: "f1" if L1_SKIP else None}
+    assert decoder_activation in ("none", "relu"), decoder_activation
+    skips = {1: "f3", 2: "f2", 3: "f1" if l1_skip else None}
     for d in range(1, 5):
         steps.append(dict(op="conv", name="dec%d_conv" % d, kind="full", stride=1, pad=1,
-                          relu6=False, bn="dec%d_bn" % d))
+                          relu6=False, bn="dec%d_bn" % d,
+                          relu_then_bn=decoder_activation == "relu"))
         if d < 4:
             steps.append(dict(op="up"))
             if skips[d]:
@@ -208,8 +212,11 @@ def network_steps():
 # ONNX export
 
 
-def build_onnx(weights, size, path):
-    """Writes the network as an ONNX model (opset 17, IR 8) with NHWC input and Keras's output."""
+def build_onnx(weights, size, path, n_classes=N_CLASSES, l1_skip=L1_SKIP,
+               decoder_activation=DECODER_ACTIVATION):
+    """Writes the network as an ONNX model (opset 17, IR 8) with NHWC input and Keras's output.
+
+    The defaults are the seed's network; other widths follow from the weights' shapes."""
     try:
         import onnx
         from onnx import TensorProto, helper, numpy_helper
@@ -226,10 +233,11 @@ def build_onnx(weights, size, path):
     const("relu6_max", np.array(6.0, np.float32))
     nodes.append(helper.make_node("Transpose", ["input"], ["x_nchw"], perm=[0, 3, 1, 2]))
     cur, levels = "x_nchw", {}
-    for st in network_steps():
+    for st in network_steps(l1_skip, decoder_activation):
         op = st["op"]
         if op == "conv":
-            k, b = folded(weights, st["name"], st["bn"])
+            after_act = st.get("relu_then_bn")
+            k, b = folded(weights, st["name"], None if after_act else st["bn"])
             if st["kind"] == "dw":
                 w_oihw, group = k.transpose(2, 3, 0, 1), k.shape[2]  # [C, 1, kh, kw]
             else:
@@ -244,6 +252,17 @@ def build_onnx(weights, size, path):
                 nodes.append(helper.make_node("Clip", [out, "relu6_min", "relu6_max"],
                                               [out + "_relu"], name=out + "_relu"))
                 out += "_relu"
+            if after_act:
+                nodes.append(helper.make_node("Relu", [out], [out + "_relu"], name=out + "_relu"))
+                out += "_relu"
+                g, beta, mean, var = (weights["%s/%s" % (st["bn"], v)].astype(np.float64)
+                                      for v in BN_VARS)
+                scale = g / np.sqrt(var + BN_EPSILON)
+                shift = beta - mean * scale
+                for op_name, v in (("Mul", scale), ("Add", shift)):
+                    c = const("%s/%s" % (st["bn"], op_name), v.astype(np.float32).reshape(1, -1, 1, 1))
+                    nodes.append(helper.make_node(op_name, [out, c], [out + "_" + op_name.lower()]))
+                    out += "_" + op_name.lower()
             cur = out
         elif op == "tap":
             levels[st["level"]] = cur
@@ -262,14 +281,14 @@ def build_onnx(weights, size, path):
             npix = (h // 2) * (w // 2)
             nodes.append(helper.make_node("Transpose", [cur], ["logits_nhwc"], perm=[0, 2, 3, 1]))
             nodes.append(helper.make_node(
-                "Reshape", ["logits_nhwc", const("head_shape", np.array([1, npix, N_CLASSES], np.int64))],
+                "Reshape", ["logits_nhwc", const("head_shape", np.array([1, npix, n_classes], np.int64))],
                 ["logits_flat"]))
             nodes.append(helper.make_node("Softmax", ["logits_flat"], ["probabilities"], axis=-1))
     graph = helper.make_graph(
         nodes, "mobilenet_unet_seed",
         [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, h, w, 3])],
         [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT,
-                                       [1, (h // 2) * (w // 2), N_CLASSES])],
+                                       [1, (h // 2) * (w // 2), n_classes])],
         initializer=inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
                               producer_name="tools/compare_engines.py")

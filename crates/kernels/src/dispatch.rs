@@ -3,10 +3,10 @@
 //! A [`KernelTable`] lists, for one [`Tier`], the inner kernel of every operation as a
 //! [`Kernel`]: a function pointer and the name of the function it points to. The table of a
 //! tier is built once ([`KernelTable::for_tier`]) from one constructor per tier —
-//! [`reference`], [`portable`], `avx2`, `avx512`, `neon` — and every operation's entry point
-//! reads its kernel from there, the reference tier's included (no entry point looks at the
-//! tier itself), so the calls and the names printed in benchmarks and logs
-//! ([`kernel_names`]) come from the same place and cannot drift apart.
+//! [`reference`], [`portable`], `avx2`, `avx512`, `neon`, `wasm_simd128` — and every
+//! operation's entry point reads its kernel from there, the reference tier's included (no
+//! entry point looks at the tier itself), so the calls and the names printed in benchmarks
+//! and logs ([`kernel_names`]) come from the same place and cannot drift apart.
 //!
 //! Every tier's kernel of an operation has the same signature (the `*Fn` types below). The
 //! entry points do everything that is the same for all tiers — validate arguments, split the
@@ -18,11 +18,13 @@
 //! without the feature. Every SIMD kernel of this crate is sound by the same three rules:
 //!
 //! 1. **A table entry is the proof of the features.** A SIMD tier's kernel is a safe `fn`,
-//!    private to its `<op>/x86_64.rs` (or `aarch64.rs`), whose body calls one `#[target_feature]`
+//!    private to its `<op>/x86_64.rs` (`aarch64.rs`, `wasm32.rs`), whose body calls one `#[target_feature]`
 //!    `unsafe fn`. The only way out of that file is the tier's constructor (`avx2_kernel()`,
 //!    `avx512_transforms()`, ...), which returns `None` unless [`Tier::is_available`] detected
 //!    the features; so whoever holds the function pointer holds the proof, and the safe
-//!    kernel's `// SAFETY:` comment cites it.
+//!    kernel's `// SAFETY:` comment cites it. (WebAssembly cannot detect features at run
+//!    time: `wasm32.rs` files are compiled only into modules built with SIMD128, which an
+//!    engine without SIMD refuses to load, and `Tier::WasmSimd128` is available exactly there.)
 //! 2. **ISA types live only inside the `#[target_feature]` region.** Inside that function the
 //!    code is safe, generic Rust over a type whose safe methods run the ISA's instructions: a
 //!    vector of lanes ([`crate::lanes`]), a GEMM micro-kernel (`gemm::frame::MicroKernel`, e.g.
@@ -171,6 +173,7 @@ impl KernelTable {
             Tier::Avx2 => avx2(),
             Tier::Avx512 => avx512(),
             Tier::Neon => neon(),
+            Tier::WasmSimd128 => wasm_simd128(),
         });
         if let Some(table) = table {
             return Ok(table);
@@ -346,6 +349,24 @@ fn neon() -> Option<KernelTable> {
     None
 }
 
+/// WebAssembly SIMD128 (wasm32 modules built with `+simd128`) for GEMM, depthwise and
+/// Winograd; the element-wise ops run their portable kernels, which LLVM vectorises with
+/// SIMD128 in such a build anyway.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn wasm_simd128() -> Option<KernelTable> {
+    Some(KernelTable {
+        gemm: crate::gemm::simd128_kernel()?,
+        depthwise: crate::depthwise::simd128_kernels()?,
+        winograd: crate::winograd::simd128_transforms()?,
+        ..portable()
+    })
+}
+
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+fn wasm_simd128() -> Option<KernelTable> {
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -376,8 +397,8 @@ mod tests {
     /// memory speed as `memcpy`): their names must be the portable ones.
     const PORTABLE_ON_PURPOSE: [&str; 4] = ["upsample", "pad_row", "concat", "copy_channels"];
 
-    /// Entries where AVX-512 and NEON have kernels of their own; the AVX-512 tier runs the
-    /// AVX2 kernels elsewhere, NEON the portable ones.
+    /// Entries where AVX-512, NEON and SIMD128 have kernels of their own; the AVX-512 tier
+    /// runs the AVX2 kernels elsewhere, NEON and SIMD128 the portable ones.
     const WIDE_TIER_ENTRIES: [&str; 6] = [
         "gemm",
         "depthwise_3x3s1",
@@ -425,6 +446,7 @@ mod tests {
             Tier::Avx2 => name.ends_with("_avx2") || name.ends_with("_fma"),
             Tier::Avx512 => name.ends_with("_avx512"),
             Tier::Neon => name.ends_with("_neon"),
+            Tier::WasmSimd128 => name.ends_with("_simd128"),
         }
     }
 
@@ -454,6 +476,8 @@ mod tests {
                     Tier::Avx512 => avx2.as_ref().is_some_and(|a| name == a[entry]),
                     Tier::Neon if wide => has_tier_suffix(tier, name),
                     Tier::Neon => name == portable[entry],
+                    Tier::WasmSimd128 if wide => has_tier_suffix(tier, name),
+                    Tier::WasmSimd128 => name == portable[entry],
                 };
                 assert!(ok, "{tier} entry {entry} runs {name}");
             }

@@ -7,7 +7,8 @@
 //!
 //! Every operation lives in its own module and runs at any tier through one entry point (see
 //! [`tier`]): a naive `reference` (the oracle), a `portable` blocked version, an AVX2+FMA
-//! version, AVX-512 where it pays and NEON on aarch64, the best one picked at run time. Which
+//! version, AVX-512 where it pays, NEON on aarch64 and SIMD128 in WebAssembly, the best one
+//! picked at run time (at build time in WebAssembly, which cannot detect features). Which
 //! function each tier runs for each operation is decided in one place, `dispatch.rs`: one
 //! table per tier, built by one constructor per tier, from which both the calls and the kernel
 //! names come ([`kernel_names`]); no entry point looks at the tier itself. The SIMD kernels

@@ -13,11 +13,16 @@
 //!   ports) and 32 registers;
 //! - [`Tier::Neon`]: aarch64's 128-bit vectors for the GEMM micro-kernel, depthwise
 //!   convolution and Winograd's transforms, the portable kernels elsewhere (NEON is part of the
-//!   aarch64 baseline, so it is never detected, only compiled in).
+//!   aarch64 baseline, so it is never detected, only compiled in);
+//! - [`Tier::WasmSimd128`]: WebAssembly's 128-bit SIMD (`f32x4`) for the same three kernels,
+//!   the portable kernels elsewhere. WebAssembly has no run-time feature detection: an engine
+//!   without SIMD refuses to *load* a module that contains a SIMD instruction, so the tier
+//!   exists exactly in modules built with `-C target-feature=+simd128` (the browser build,
+//!   `tools/build-wasm.sh`), and a wasm32 build without it runs the portable tier.
 //!
 //! [`Tier::active`] detects the CPU once and caches the answer in a `OnceLock`. The
 //! environment variable `MOBILENET_UNET_TIER` (`reference`, `portable`, `avx2`, `avx512`,
-//! `neon`) forces a tier;
+//! `neon`, `wasm-simd128`) forces a tier;
 //! forcing one the CPU lacks is an error, never a silent fallback (the idea of
 //! matrixmultiply's `MMTEST_ENSUREFEATURE`). Tests and benches call the `*_with_tier`
 //! variant of a kernel to pin a tier explicitly.
@@ -40,6 +45,8 @@ pub enum Tier {
     Avx512,
     /// NEON intrinsics (aarch64 only, where every CPU has them).
     Neon,
+    /// WebAssembly SIMD128 intrinsics (wasm32 modules built with `+simd128` only).
+    WasmSimd128,
 }
 
 /// The environment variable that forces a tier.
@@ -47,12 +54,13 @@ pub const TIER_ENV: &str = "MOBILENET_UNET_TIER";
 
 impl Tier {
     /// Every tier, slowest first.
-    pub const ALL: [Tier; 5] = [
+    pub const ALL: [Tier; 6] = [
         Tier::Reference,
         Tier::Portable,
         Tier::Avx2,
         Tier::Avx512,
         Tier::Neon,
+        Tier::WasmSimd128,
     ];
 
     /// The lower-case name used in `MOBILENET_UNET_TIER` and in benchmark ids.
@@ -63,6 +71,7 @@ impl Tier {
             Tier::Avx2 => "avx2",
             Tier::Avx512 => "avx512",
             Tier::Neon => "neon",
+            Tier::WasmSimd128 => "wasm-simd128",
         }
     }
 
@@ -74,6 +83,7 @@ impl Tier {
             "avx2" => Ok(Tier::Avx2),
             "avx512" => Ok(Tier::Avx512),
             "neon" => Ok(Tier::Neon),
+            "wasm-simd128" => Ok(Tier::WasmSimd128),
             _ => Err(KernelError::UnknownTier(name.to_string())),
         }
     }
@@ -85,6 +95,7 @@ impl Tier {
             Tier::Avx2 => avx2_fma_detected(),
             Tier::Avx512 => avx2_fma_detected() && avx512f_detected(),
             Tier::Neon => cfg!(target_arch = "aarch64"),
+            Tier::WasmSimd128 => cfg!(all(target_arch = "wasm32", target_feature = "simd128")),
         }
     }
 
@@ -100,6 +111,9 @@ impl Tier {
                         "the CPU lacks AVX-512F (or AVX2 and FMA), or this is not an x86_64 build"
                     }
                     Tier::Neon => "this is not an aarch64 build",
+                    Tier::WasmSimd128 => {
+                        "this is not a wasm32 build with SIMD128 (-C target-feature=+simd128)"
+                    }
                     _ => "the CPU lacks AVX2 and FMA, or this is not an x86_64 build",
                 },
             })
@@ -115,6 +129,8 @@ impl Tier {
     pub fn best() -> Tier {
         if Tier::Neon.is_available() {
             Tier::Neon
+        } else if Tier::WasmSimd128.is_available() {
+            Tier::WasmSimd128
         } else if Tier::Avx512.is_available() {
             Tier::Avx512
         } else if Tier::Avx2.is_available() {
@@ -244,6 +260,10 @@ mod tests {
             (Tier::Avx2, avx2),
             (Tier::Avx512, avx512),
             (Tier::Neon, cfg!(target_arch = "aarch64")),
+            (
+                Tier::WasmSimd128,
+                cfg!(all(target_arch = "wasm32", target_feature = "simd128")),
+            ),
         ];
         for (tier, has) in expected {
             assert_eq!(tier.is_available(), has, "{tier}");

@@ -46,16 +46,24 @@ pub struct StepTime {
     pub macs: u64,
 }
 
+/// Where a profiled pass records its step times, and the clock it reads them from.
+pub(crate) struct Profiler<'a> {
+    /// The steps timed so far.
+    pub steps: &'a mut Vec<StepTime>,
+    /// Seconds since any fixed moment (see [`crate::Model::predict_profiled`]).
+    pub now: fn() -> f64,
+}
+
 /// Runs `f`, appending its wall time to `profile` when profiling.
-fn timed<R>(profile: &mut Option<&mut Vec<StepTime>>, name: &str, macs: u64, f: impl FnOnce() -> R) -> R {
+fn timed<R>(profile: &mut Option<Profiler>, name: &str, macs: u64, f: impl FnOnce() -> R) -> R {
     match profile {
         None => f(),
         Some(p) => {
-            let start = std::time::Instant::now();
+            let start = (p.now)();
             let r = f();
-            p.push(StepTime {
+            p.steps.push(StepTime {
                 name: name.to_string(),
-                seconds: start.elapsed().as_secs_f64(),
+                seconds: (p.now)() - start,
                 macs,
             });
             r
@@ -160,7 +168,7 @@ pub(crate) fn forward(
     arena: &mut [f32],
     output: &mut [f32],
     mut taps: Option<&mut Taps>,
-    mut profile: Option<&mut Vec<StepTime>>,
+    mut profile: Option<Profiler>,
 ) -> Result<()> {
     // The plan was made for this network (`plan_forward` checks the step count); a plan from
     // another network would be a bug, caught here rather than mis-zipped.

@@ -4,7 +4,7 @@ use crate::arch::Architecture;
 use crate::builder::{own_pool, ModelBuilder, DEFAULT_MAX_WORKSPACES};
 use crate::config::{check_input_size, Config};
 use crate::error::{Error, Result};
-use crate::forward::{forward, StepTime, Taps};
+use crate::forward::{forward, Profiler, StepTime, Taps};
 use crate::network::Network;
 use crate::plan::{plan_forward, ForwardPlan};
 use crate::preprocess::Preprocessing;
@@ -386,9 +386,25 @@ impl Model {
 
     /// Runs `input` once and returns the wall time of every step (layer), in order.
     pub fn profile(&self, input: ArrayView4<f32>) -> Result<Vec<StepTime>> {
+        Ok(self.predict_profiled(input, monotonic_seconds)?.1)
+    }
+
+    /// [`predict`](Self::predict) and [`profile`](Self::profile) in one pass, with the
+    /// caller's clock: `now()` returns seconds since any fixed moment. For targets where
+    /// `std::time::Instant` does not exist, such as `wasm32-unknown-unknown` (the browser
+    /// build passes `performance.now()`).
+    pub fn predict_profiled(
+        &self,
+        input: ArrayView4<f32>,
+        now: fn() -> f64,
+    ) -> Result<(Array3<f32>, Vec<StepTime>)> {
         let mut steps = Vec::new();
-        self.run(input, false, Some(&mut steps))?;
-        Ok(steps)
+        let profiler = Profiler {
+            steps: &mut steps,
+            now,
+        };
+        let (out, _) = self.run(input, false, Some(profiler))?;
+        Ok((out, steps))
     }
 
     /// [`predict`](Self::predict), also returning the intermediate tensors f1..f4, dec1..dec4
@@ -428,7 +444,7 @@ impl Model {
         (n, h, w): (usize, usize, usize),
         out: &mut [f32],
         taps: Option<&mut Taps>,
-        profile: Option<&mut Vec<StepTime>>,
+        profile: Option<Profiler>,
     ) -> Result<()> {
         let mut ws = self.take_workspace(n, h, w)?;
         let tier = self.exec.tier;
@@ -443,7 +459,7 @@ impl Model {
         &self,
         input: ArrayView4<f32>,
         want_taps: bool,
-        profile: Option<&mut Vec<StepTime>>,
+        profile: Option<Profiler>,
     ) -> Result<(Array3<f32>, Option<Taps>)> {
         let (n, h, w) = self.check_input(&input)?;
         let contiguous;
@@ -519,6 +535,12 @@ impl Model {
         check_input_size(h, w)?;
         Ok(plan_forward(&self.net, batch, h, w)?.arena_len() * 4)
     }
+}
+
+/// Seconds since the first call, from `std::time::Instant` ([`Model::profile`]'s clock).
+fn monotonic_seconds() -> f64 {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    START.get_or_init(std::time::Instant::now).elapsed().as_secs_f64()
 }
 
 /// The most probable class per pixel: `[N, H/2·W/2, K]` probabilities to a `[N, out_h, out_w]`

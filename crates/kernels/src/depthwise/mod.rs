@@ -33,7 +33,7 @@
 //!    The compiler vectorises it; no SIMD code needed. This is the fallback for every kernel
 //!    size other than 3x3, at every tier (the SIMD tiers compile it with their features).
 //! 3. `schedule.rs`: the 3x3 special case, stride 1 or 2, written *once* over the crate's
-//!    vector trait ([`crate::lanes`]: `N` channels per vector, full and masked loads/stores,
+//!    vector trait (`crate::lanes`: `N` channels per vector, full and masked loads/stores,
 //!    lane-by-lane multiply-add, splat, max/min). The loop nest is below: pixels whose window lies fully
 //!    inside the input take an unrolled *interior* path (two outputs per step, sharing input
 //!    loads); the 1-pixel frame takes a *border* path that checks each column. Rows whose
@@ -48,7 +48,9 @@
 //!      `#[target_feature]` function around the same generic body; the 9 tap vectors stay in
 //!      registers while a block of output columns is swept;
 //!    - `aarch64.rs`: `f32_dwconv_3x3s{1,2}_4c_neon` on `float32x4_t` (NEON, 4 channels, tail
-//!      through a 4-float buffer), the same way.
+//!      through a 4-float buffer), the same way;
+//!    - `wasm32.rs`: `f32_dwconv_3x3s{1,2}_4c_simd128` on `v128` (WebAssembly SIMD128, 4
+//!      channels, tail through a 4-float buffer; no FMA, so bit-equal to the reference).
 //! 5. Threads: [`depthwise_conv2d_nhwc_with_tier`] splits the `batch·out_h` output rows
 //!    (independent, each written by one task) with rayon's `par_chunks_mut`, so the output is
 //!    bit-identical for any thread count. Run inside your own `ThreadPool::install` to pick it.
@@ -197,6 +199,8 @@ mod aarch64;
 mod portable;
 pub mod reference;
 mod schedule;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod wasm32;
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
 
@@ -204,6 +208,8 @@ mod x86_64;
 pub(crate) use aarch64::neon_kernels;
 pub(crate) use portable::portable_kernels;
 pub(crate) use reference::reference_kernels;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub(crate) use wasm32::simd128_kernels;
 #[cfg(target_arch = "x86_64")]
 pub(crate) use x86_64::{avx2_kernels, avx512_kernels};
 

@@ -48,6 +48,8 @@ mod frame;
 mod pack;
 pub(crate) mod portable;
 pub mod reference;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod wasm32;
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
 
@@ -61,7 +63,11 @@ pub use pack::{MatrixA, PackA, PackedB};
 #[cfg(target_arch = "x86_64")]
 pub(crate) use x86_64::epilogue_16;
 
-#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+#[cfg(any(
+    target_arch = "x86_64",
+    target_arch = "aarch64",
+    all(target_arch = "wasm32", target_feature = "simd128")
+))]
 use crate::dispatch::Kernel;
 use crate::dispatch::{GemmItemFn, KernelTable};
 use crate::epilogue::Epilogue;
@@ -97,6 +103,12 @@ pub(crate) fn avx2_kernel() -> Option<Kernel<GemmItemFn>> {
 #[cfg(target_arch = "aarch64")]
 pub(crate) fn neon_kernel() -> Option<Kernel<GemmItemFn>> {
     aarch64::neon_kernel()
+}
+
+/// The WebAssembly SIMD128 work item (wasm32 built with `+simd128`).
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub(crate) fn simd128_kernel() -> Option<Kernel<GemmItemFn>> {
+    wasm32::simd128_kernel()
 }
 
 /// The AVX-512 work item, if this CPU has AVX-512F.

@@ -12,12 +12,14 @@
 //! | AVX2+FMA | [`x86_64::Avx2`] (`ymm`)  | 8   | `_mm256_maskload_ps` / `_mm256_maskstore_ps`     |
 //! | AVX-512F | [`x86_64::Avx512`] (`zmm`) | 16  | `_mm512_maskz_loadu_ps` / `_mm512_mask_storeu_ps` |
 //! | NEON     | `aarch64::Neon` (`q`)   | 4   | copies `n` floats through a 4-float buffer       |
+//! | SIMD128  | `wasm32::Simd128` (`v128`) | 4 | copies `n` floats through a 4-float buffer      |
 //!
 //! Every method has one meaning on every tier. In particular [`Lanes::mul_add`] is always
 //! lane by lane, `self[l] · b[l] + acc[l]` (to multiply by a constant, splat it first: inside
 //! a `#[target_feature]` body the splat of a constant is hoisted out of the loops). It is fused
-//! (one rounding) on the SIMD tiers and rounds twice on the portable tier, which therefore
-//! reproduces the scalar reference loops bit for bit.
+//! (one rounding) on the SIMD tiers that have FMA and rounds twice on the portable and SIMD128
+//! tiers (WebAssembly has no FMA), which therefore reproduce the scalar reference loops bit
+//! for bit.
 //!
 //! Implementations are tiny `#[inline(always)]` functions, so a generic body compiles to
 //! straight-line SIMD code inside each wrapper. Loads and stores take slices and check that
@@ -31,6 +33,8 @@
 #[cfg(target_arch = "aarch64")]
 pub(crate) mod aarch64;
 mod portable;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub(crate) mod wasm32;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod x86_64;
 
@@ -66,8 +70,8 @@ pub(crate) trait Lanes: Copy {
     /// `self · o`, lane by lane, rounded (never fused with a following add, so an epilogue
     /// rounds as [`crate::Epilogue::apply`] does).
     fn mul(self, o: Self) -> Self;
-    /// `self · b + acc`, lane by lane: fused (one rounding) on the SIMD tiers; multiply, then
-    /// add (two roundings, as the scalar references do) on the portable tier.
+    /// `self · b + acc`, lane by lane: fused (one rounding) on the tiers with FMA; multiply,
+    /// then add (two roundings, as the scalar references do) on the portable and SIMD128 tiers.
     fn mul_add(self, b: Self, acc: Self) -> Self;
     /// `max(self, o)`, lane by lane.
     fn max(self, o: Self) -> Self;

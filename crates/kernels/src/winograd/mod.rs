@@ -40,7 +40,7 @@
 //! # The schedule
 //!
 //! - **Once, at load** ([`WinogradWeights::prepare`]): `U_ξ = (G g Gᵀ)_ξ` for every filter,
-//!   computed in f64 and packed as 36 GEMM B matrices ([`PackedB`], `Cin x Cout` each). This is
+//!   computed in f64 and packed as 36 GEMM B matrices ([`PackedB`](crate::gemm::PackedB), `Cin x Cout` each). This is
 //!   4x the memory of the 3x3 weights (36 floats per filter instead of 9).
 //! - **Per block of tiles** (its scratch in a thread-local buffer, like the list of output
 //!   pieces: a warmed-up call allocates nothing): the input transform writes
@@ -54,9 +54,9 @@
 //!   the same way whichever block it lands in, so results are bit-identical for any thread
 //!   count.
 //!
-//! The transforms are written once over the crate's vector of channels ([`crate::lanes`],
+//! The transforms are written once over the crate's vector of channels (`crate::lanes`,
 //! `transform.rs`) and instantiated per tier (`[f32; 8]` portable, `__m256` AVX2, `__m512`
-//! AVX-512, `float32x4_t` NEON); the 36 products run on the tier's GEMM micro-kernel. The
+//! AVX-512, `float32x4_t` NEON, `v128` SIMD128); the 36 products run on the tier's GEMM micro-kernel. The
 //! reference tier runs the same schedule with textbook f64 transforms per tile and the naive
 //! GEMM.
 //!
@@ -68,7 +68,7 @@
 //! - `schedule.rs`: tiles cut into blocks, blocks given to threads;
 //! - `execute.rs`: one block's three phases in the thread-local scratch;
 //! - `transform.rs`: the input and output transforms, generic over the lanes; `portable.rs`,
-//!   `x86_64.rs`, `aarch64.rs` instantiate them per tier, `reference.rs` has the textbook
+//!   `x86_64.rs`, `aarch64.rs`, `wasm32.rs` instantiate them per tier, `reference.rs` has the textbook
 //!   algorithm (the oracle) and the reference tier's per-tile transforms.
 
 #[cfg(target_arch = "aarch64")]
@@ -80,6 +80,8 @@ pub mod reference;
 mod schedule;
 mod source;
 mod transform;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod wasm32;
 mod weights;
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
@@ -243,6 +245,12 @@ pub(crate) fn avx2_transforms() -> Option<TransformKernels> {
 #[cfg(target_arch = "aarch64")]
 pub(crate) fn neon_transforms() -> Option<TransformKernels> {
     aarch64::neon_transforms()
+}
+
+/// The WebAssembly SIMD128 transforms (wasm32 built with `+simd128`).
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub(crate) fn simd128_transforms() -> Option<TransformKernels> {
+    wasm32::simd128_transforms()
 }
 
 /// The AVX-512 transforms, if this CPU has AVX-512F.

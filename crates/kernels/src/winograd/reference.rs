@@ -7,8 +7,8 @@
 //! so it shows that the matrices are right; the f32 tiers are then checked against the direct
 //! reference convolution, which measures the error Winograd itself adds in f32.
 //!
-//! The reference tier's per-tile transforms ([`input_tile_reference`],
-//! [`output_tile_reference`]) are the same matrix products on one tile, in f64, rounded to f32
+//! The reference tier's per-tile transforms (`input_tile_reference`,
+//! `output_tile_reference`) are the same matrix products on one tile, in f64, rounded to f32
 //! where the schedule stores V and reads M: the reference tier runs the fast tiers' schedule
 //! and GEMMs with textbook arithmetic inside each piece.
 
