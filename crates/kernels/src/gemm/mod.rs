@@ -53,7 +53,10 @@ mod wasm32;
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
 
-pub(crate) use frame::{reserve_a_scratch, EpilogueCols, ItemArgs};
+/// The epilogue's columns, shared with the bf16 GEMM's AVX-512 tile.
+#[cfg(target_arch = "x86_64")]
+pub(crate) use frame::EpilogueCols;
+pub(crate) use frame::{reserve_a_scratch, ItemArgs};
 pub(crate) use pack::interleave6;
 #[doc(hidden)]
 pub use pack::OwnPackA;
