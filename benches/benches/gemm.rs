@@ -16,27 +16,10 @@
 //! Run: `cargo bench -p mobilenet-unet-benches --bench gemm -- 'gemm/'`
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use mobilenet_unet_benches::{data, gemm_group_pool, GEMM_SHAPES};
 use mobilenet_unet_kernels::gemm::{self as ours, MatrixA, PackedB};
 use mobilenet_unet_kernels::{Epilogue, Tier};
 use std::time::Duration;
-
-/// (M, K, N): dense 3x3 decoder convs, then pointwise convs.
-const SHAPES: [(usize, usize, usize); 8] = [
-    (196, 4608, 512),
-    (784, 6912, 256),
-    (3136, 3456, 128),
-    (12544, 1152, 64),
-    (12544, 32, 64),
-    (3136, 128, 128),
-    (784, 256, 256),
-    (196, 512, 512),
-];
-
-fn data(len: usize, seed: u32) -> Vec<f32> {
-    (0..len)
-        .map(|i| ((i as u32).wrapping_mul(2_654_435_761).wrapping_add(seed) >> 8) as f32 / 16_777_216.0 - 0.5)
-        .collect()
-}
 
 /// Panics unless `a`, `b` and `c` hold the `m x k`, `k x n` and `m x n` matrices a raw GEMM
 /// call below reads and writes: the check its `unsafe` block rests on.
@@ -105,20 +88,17 @@ fn matrixmultiply(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f
 
 fn bench_group(cr: &mut Criterion, group: &str, threads: usize) {
     let tier = Tier::active().expect("tier");
-    eprintln!(
-        "{group}: {threads} thread(s), tier {tier}, kernel {}, {} CPUs visible",
+    let pool = gemm_group_pool(
+        group,
+        threads,
+        tier,
         ours::kernel_name(tier).unwrap_or("unavailable"),
-        std::thread::available_parallelism().map_or(0, |n| n.get())
     );
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .expect("pool");
     let mut g = cr.benchmark_group(group);
     g.sample_size(10)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2));
-    for (m, k, n) in SHAPES {
+    for (m, k, n) in GEMM_SHAPES {
         let id = format!("{m}x{k}x{n}");
         let (a, b) = (data(m * k, 1), data(k * n, 2));
         let packed = PackedB::pack(&b, k, n).expect("pack");

@@ -14,44 +14,26 @@
 //! Run: `cargo bench -p mobilenet-unet-benches --bench gemm_int8 -- 'gemm_int8/'`
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use mobilenet_unet_benches::{gemm_group_pool, hash, GEMM_SHAPES};
 use mobilenet_unet_kernels::gemm::{self as f32_gemm};
 use mobilenet_unet_kernels::gemm_i8::{self, MatrixA, PackedB};
 use mobilenet_unet_kernels::quant::Requantize;
 use mobilenet_unet_kernels::{Epilogue, Tier};
 use std::time::Duration;
 
-/// (M, K, N): dense 3x3 decoder convs, then pointwise convs (as in `gemm.rs`).
-const SHAPES: [(usize, usize, usize); 8] = [
-    (196, 4608, 512),
-    (784, 6912, 256),
-    (3136, 3456, 128),
-    (12544, 1152, 64),
-    (12544, 32, 64),
-    (3136, 128, 128),
-    (784, 256, 256),
-    (196, 512, 512),
-];
-
-fn hash(i: usize, seed: u32) -> u32 {
-    (i as u32).wrapping_mul(2_654_435_761).wrapping_add(seed) >> 8
-}
-
 fn bench_group(cr: &mut Criterion, group: &str, threads: usize) {
     let tier = Tier::active().expect("tier");
-    eprintln!(
-        "{group}: {threads} thread(s), tier {tier}, kernel {}, {} CPUs visible",
+    let pool = gemm_group_pool(
+        group,
+        threads,
+        tier,
         gemm_i8::kernel_name(tier).unwrap_or("unavailable"),
-        std::thread::available_parallelism().map_or(0, |n| n.get())
     );
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .expect("pool");
     let mut g = cr.benchmark_group(group);
     g.sample_size(10)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2));
-    for (m, k, n) in SHAPES {
+    for (m, k, n) in GEMM_SHAPES {
         let id = format!("{m}x{k}x{n}");
         let a: Vec<u8> = (0..m * k).map(|i| hash(i, 1) as u8).collect();
         let b: Vec<i8> = (0..k * n).map(|i| hash(i, 2) as i8).collect();
